@@ -1,0 +1,3 @@
+from .transforms import *  # noqa: F401,F403
+from .fusion import *  # noqa: F401,F403
+from .kaist import *  # noqa: F401,F403

@@ -1,0 +1,2 @@
+from .fusion_metrics import *  # noqa: F401,F403
+from .kaist import *  # noqa: F401,F403

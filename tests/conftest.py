@@ -1,0 +1,56 @@
+"""Shared test fixtures.
+
+Real data lives in ``../shared/data`` beside the checkout (never copied into
+the repository). Tests that need it use the fixtures below, which skip with
+the reason when the folder is absent. ``MSFAM_SHARED_DATA`` overrides the path.
+"""
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get('MSFAM_SHARED_DATA',
+                                  REPO_ROOT.parent / 'shared' / 'data'))
+
+# Two cores: keep intra-op threads fixed so timings and results are stable.
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def _shared(sub: str) -> Path:
+    path = SHARED_DATA / sub
+    if not path.is_dir():
+        pytest.skip(f'real data folder {path} is absent '
+                    '(expected ../shared/data beside the checkout)')
+    return path
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope='session')
+def tno42() -> Path:
+    return _shared('tno42')
+
+
+@pytest.fixture(scope='session')
+def tno42_fusions() -> Path:
+    return _shared('tno42_published_fusions')
+
+
+@pytest.fixture(scope='session')
+def roadscene221() -> Path:
+    return _shared('roadscene221')
+
+
+@pytest.fixture(scope='session')
+def kaist_sample() -> Path:
+    return _shared('kaist_sample')
+
+
+@pytest.fixture(scope='session')
+def kaist_improved_annotations() -> Path:
+    return _shared('kaist_annotations_improved_test')
