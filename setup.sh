@@ -5,6 +5,9 @@
 # Environment knobs:
 #   VENV=path           where to create the virtual environment (default .venv)
 #   PYTHON=python3.11   interpreter used to create it
+#   TORCH_INDEX_URL=... a PyTorch wheel index for a CUDA build, e.g.
+#                       https://download.pytorch.org/whl/cu126 (GPU machines)
+#   FORCE_CUDA=1        compile mmcv's CUDA ops too (GPU machines, needs nvcc)
 # The first run compiles mmcv 2.1.0 (about 19 minutes on 2 cores); pip caches
 # the wheel, so later runs take seconds.
 set -euo pipefail
@@ -19,11 +22,12 @@ PIP="$VENV/bin/python -m pip"
 $PIP install -q --upgrade pip
 # 1. torch first (CPU wheel) plus what mmcv's build needs; setuptools>=81 has
 #    no pkg_resources, which mmcv's setup.py imports.
-$PIP install -q "torch==2.13.0" "setuptools<81" wheel ninja
+$PIP install -q "torch==2.13.0" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+$PIP install -q "setuptools<81" wheel ninja
 # 2. mmcv with compiled ops, built against that torch (mmdet imports mmcv._ext).
 if ! "$VENV/bin/python" -c "import mmcv, mmcv._ext" 2>/dev/null; then
-    MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-2} \
-        $PIP install --no-build-isolation "mmcv==2.1.0"
+    MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} MAX_JOBS=${MAX_JOBS:-2} \
+        $PIP install --no-build-isolation "mmcv==2.1.0" -c requirements.txt
 fi
 # 3. everything else, then the package itself (editable).
 $PIP install -q -r requirements.txt -r requirements-test.txt
