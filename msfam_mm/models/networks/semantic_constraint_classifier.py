@@ -1,0 +1,87 @@
+"""Semantic Constraint classifier of MSFAM (Zheng et al., Sensors 2022, Sec. 3.5).
+
+A small multi-label classifier, "four Conv layers and a fully connected
+layer" (Section 3.5, Figure 5), trained with BCE to predict whether an
+image follows the visible and/or the infrared data distribution: real
+visible images are labelled (1, 0), infrared (0, 1), and fusion results of
+existing methods (1, 1). Frozen, it scores the fused image in stage 2
+(Eq. 8). Layer widths, strides and activations are not given in the paper;
+see docs/architecture.md.
+"""
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from msfam_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class SemanticConstraintClassifier(nn.Module):
+    """Four stride-2 conv3x3 + LeakyReLU layers, global average pool, one FC.
+
+    Args:
+        in_channels (int): image channels (grey: 1).
+        widths (Sequence[int]): output channels of the four conv layers.
+        num_classes (int): labels; 2 = (visible, infrared).
+        relu_slope (float): LeakyReLU slope.
+
+    ``forward`` returns sigmoid probabilities (B, num_classes) = (p_vis,
+    p_ir); ``forward_logits`` the pre-sigmoid logits. Any input size
+    works: the strided convs shrink the map down to at least 1x1 and the
+    global pooling removes the spatial size.
+
+    Example:
+        >>> clf = SemanticConstraintClassifier()
+        >>> p = clf(torch.rand(3, 1, 256, 320))
+        >>> p.shape, bool(((p > 0) & (p < 1)).all())
+        (torch.Size([3, 2]), True)
+    """
+
+    def __init__(self, in_channels: int = 1,
+                 widths: Sequence[int] = (32, 64, 128, 256),
+                 num_classes: int = 2, relu_slope: float = 0.2) -> None:
+        super().__init__()
+        widths = tuple(int(w) for w in widths)
+        if len(widths) != 4:
+            raise ValueError('SemanticConstraintClassifier: the paper uses '
+                             f'four conv layers, got widths={widths}')
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        layers = []
+        chans = (in_channels, ) + widths
+        for c_in, c_out in zip(chans[:-1], chans[1:]):
+            # No batch norm: the classifier is frozen inside stage-2 training
+            # and must behave the same whatever mode the wrapper leaves it in.
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1),
+                       nn.LeakyReLU(relu_slope)]
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(widths[-1], num_classes)
+
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Pre-sigmoid logits (B, num_classes) of images ``x`` (B, 1, H, W)."""
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 \
+                or x.shape[1] != self.in_channels or min(x.shape) == 0:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x)
+            raise ValueError(
+                'SemanticConstraintClassifier: input must be a non-empty '
+                f'tensor of shape (B, {self.in_channels}, H, W), got {shape}')
+        if not x.is_floating_point():
+            raise ValueError('SemanticConstraintClassifier: input must be a '
+                             f'floating-point tensor, got dtype {x.dtype}')
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities (B, 2) = (p_vis, p_ir) after a sigmoid (Sec. 3.5)."""
+        return torch.sigmoid(self.forward_logits(x))
+
+
+def semantic_constraint_classifier(**kwargs) -> SemanticConstraintClassifier:
+    """Semantic Constraint classifier with this project's default widths.
+
+    Example:
+        >>> semantic_constraint_classifier()(torch.rand(1, 1, 64, 64)).shape
+        torch.Size([1, 2])
+    """
+    return SemanticConstraintClassifier(**kwargs)
