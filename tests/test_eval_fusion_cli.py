@@ -1,0 +1,145 @@
+"""Tests of tools/eval_fusion.py on real TNO pairs and published fusions."""
+import csv
+import importlib.util
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from msfam_mm.evaluation.fusion_metrics import evaluate_fusion
+
+STEMS = ('01', '05', '10')
+
+
+@pytest.fixture(scope='module')
+def cli(repo_root):
+    spec = importlib.util.spec_from_file_location(
+        'eval_fusion_cli', repo_root / 'tools' / 'eval_fusion.py')
+    mod = importlib.util.module_from_spec(spec)
+    # Registered so that worker processes can unpickle its task function.
+    sys.modules['eval_fusion_cli'] = mod
+    spec.loader.exec_module(mod)
+    yield mod
+    sys.modules.pop('eval_fusion_cli', None)
+
+
+@pytest.fixture()
+def tno_subset(tmp_path, tno42, tno42_fusions):
+    """3 TNO pairs and 2 published methods in a scratch folder: symlinks,
+    except FusionGAN, copied losslessly as .bmp to test pairing by name
+    across extensions."""
+    root = tmp_path / 'data'
+    for sub in ('vi', 'ir', 'DenseFuse', 'FusionGAN'):
+        (root / sub).mkdir(parents=True)
+    for s in STEMS:
+        for sub in ('vi', 'ir'):
+            os.symlink(tno42 / sub / f'{s}.png', root / sub / f'{s}.png')
+        os.symlink(tno42_fusions / 'DenseFuse' / f'{s}.png',
+                   root / 'DenseFuse' / f'{s}.png')
+        img = cv2.imread(str(tno42_fusions / 'FusionGAN' / f'{s}.png'),
+                         cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(root / 'FusionGAN' / f'{s}.bmp'), img)  # lossless
+    return root
+
+
+def _args(root, out, *extra):
+    return ['--vis', str(root / 'vi'), '--ir', str(root / 'ir'),
+            '--fused', f'DenseFuse={root / "DenseFuse"}',
+            '--fused', f'FusionGAN={root / "FusionGAN"}',
+            '--out', str(out), '--no-progress', *extra]
+
+
+def _read_rows(path):
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def test_cli_writes_rows_and_summary_matching_the_library(cli, tno_subset,
+                                                          tmp_path, tno42,
+                                                          capsys):
+    out = tmp_path / 'res' / 'metrics.csv'
+    md = tmp_path / 'res' / 'table.md'
+    rc = cli.main(_args(tno_subset, out, '--markdown', str(md),
+                        '--metrics', 'EN,MI,Qabf,VIF'))
+    assert rc == 0
+    rows = _read_rows(out)
+    assert [(r['method'], r['image']) for r in rows] == [
+        (m, s) for m in ('DenseFuse', 'FusionGAN') for s in STEMS]
+    assert list(rows[0]) == ['method', 'image', 'EN', 'MI', 'MI_V', 'MI_I',
+                             'Qabf', 'Qabf_V', 'Qabf_I', 'VIF', 'VIF_V',
+                             'VIF_I']
+    # Same values as the library on the same files.
+    r = rows[0]
+    vis = cli.read_image(tno_subset / 'vi' / '01.png')
+    ir = cli.read_image(tno_subset / 'ir' / '01.png')
+    fused = cli.read_image(tno_subset / 'DenseFuse' / '01.png')
+    ref = evaluate_fusion(fused, vis, ir, metrics=['EN', 'MI', 'Qabf', 'VIF'])
+    for k, v in ref.items():
+        assert float(r[k]) == pytest.approx(v, rel=1e-12), k
+    # Summary: FusionGAN's blurred edges lose on Qabf and VIF, so DenseFuse
+    # is marked best in those columns.
+    table = md.read_text()
+    dense = next(line for line in table.splitlines()
+                 if line.startswith('| DenseFuse'))
+    cells = [c.strip() for c in dense.strip('|').split('|')]
+    assert cells[1] == '3'
+    assert cells[4].startswith('**') and cells[5].startswith('**')
+    q = [float(x['Qabf']) for x in rows if x['method'] == 'DenseFuse']
+    assert f'{np.mean(q):.4f} ± {np.std(q, ddof=1):.4f}' in cells[4]
+    printed = capsys.readouterr().out
+    assert 'DenseFuse' in printed and 'wrote 6 rows' in printed
+
+
+def test_cli_parallel_workers_give_identical_results(cli, tno_subset,
+                                                     tmp_path):
+    a, b = tmp_path / 'a.csv', tmp_path / 'b.csv'
+    assert cli.main(_args(tno_subset, a, '--metrics', 'EN,SCD,CC')) == 0
+    assert cli.main(_args(tno_subset, b, '--metrics', 'EN,SCD,CC',
+                          '--workers', '2')) == 0
+    assert a.read_text() == b.read_text()
+
+
+def test_cli_size_mismatch_fails_naming_file_and_writes_nothing(
+        cli, tno_subset, tmp_path, capsys):
+    bad = tno_subset / 'DenseFuse' / '05.png'
+    bad.unlink()
+    cv2.imwrite(str(bad), np.zeros((20, 30), np.uint8))
+    out = tmp_path / 'out.csv'
+    out.write_text('previous results\n')
+    rc = cli.main(_args(tno_subset, out, '--metrics', 'EN'))
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert 'size mismatch' in err and str(bad) in err
+    assert out.read_text() == 'previous results\n'  # untouched
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]
+
+
+def test_cli_rejects_unpaired_and_malformed_inputs(cli, tno_subset, tmp_path,
+                                                   capsys):
+    out = tmp_path / 'o.csv'
+    (tno_subset / 'ir' / '01.png').unlink()
+    assert cli.main(_args(tno_subset, out)) == 1
+    assert "only in" in capsys.readouterr().err and not out.exists()
+    assert cli.main(['--vis', str(tno_subset / 'vi'), '--ir',
+                     str(tno_subset / 'vi'), '--fused', 'nodir',
+                     '--out', str(out), '--no-progress']) == 1
+    assert 'NAME=DIR' in capsys.readouterr().err
+    assert cli.main(['--vis', str(tno_subset / 'vi'), '--ir',
+                     str(tno_subset / 'vi'), '--fused',
+                     f'X={tno_subset / "DenseFuse"}', '--metrics', 'EN,FOO',
+                     '--out', str(out), '--no-progress']) == 1
+    assert 'unknown fusion metric' in capsys.readouterr().err
+
+
+def test_cli_runs_as_a_script(repo_root, tno_subset, tmp_path):
+    out = tmp_path / 'script.csv'
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [sys.executable, str(repo_root / 'tools' / 'eval_fusion.py'),
+         *_args(tno_subset, out, '--metrics', 'EN,CC')],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert len(_read_rows(out)) == 6
