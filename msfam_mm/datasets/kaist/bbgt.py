@@ -201,3 +201,26 @@ def bbgt_ignore_flags(
                               and border <= y2 <= height - border)
         ignore[i] = ign
     return keep, ignore
+
+
+def reasonable_filter_kwargs(reasonable_filter: Optional[dict]) -> dict:
+    """Keyword arguments of :func:`bbgt_ignore_flags` for a filter config.
+
+    ``None`` keeps every ``person`` box as a target; a dict overrides the
+    keys of :data:`~msfam_mm.datasets.kaist.bbgt.REASONABLE`
+    (``min_height``, ``max_height``, ``occlusions``, ``border``).
+    """
+    if reasonable_filter is None:
+        return {}
+    if not isinstance(reasonable_filter, dict):
+        raise TypeError('reasonable_filter must be a dict or '
+                        f'None, got {type(reasonable_filter).__name__}')
+    unknown = set(reasonable_filter) - set(REASONABLE)
+    if unknown:
+        raise ValueError(f'unknown reasonable_filter keys '
+                         f'{sorted(unknown)}; allowed: {sorted(REASONABLE)}')
+    kwargs = dict(REASONABLE)
+    kwargs.update(reasonable_filter)
+    if kwargs['occlusions'] is not None:
+        kwargs['occlusions'] = tuple(int(o) for o in kwargs['occlusions'])
+    return kwargs

@@ -30,10 +30,10 @@ import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 from mmdet.datasets import BaseDetDataset
-from PIL import Image
 
 from msfam_mm.registry import DATASETS
-from .bbgt import REASONABLE, bbgt_ignore_flags, load_bbgt
+from .bbgt import bbgt_ignore_flags, load_bbgt, reasonable_filter_kwargs
+from .coco_format import read_image_header_size
 from .frame_ids import (frame_condition, frame_to_img_id, parse_frame_id,
                         read_image_set)
 
@@ -70,39 +70,6 @@ def kaist_annotation_path(data_root: str, frame: str,
     set_no, video, index = parse_frame_id(frame)
     return osp.join(data_root, ann_subdir, f'set{set_no:02d}',
                     f'V{video:03d}', f'I{index:05d}.txt')
-
-
-def read_image_size(path: str) -> Tuple[int, int]:
-    """``(W, H)`` from the image header (PIL reads only the header)."""
-    try:
-        with Image.open(path) as img:
-            return img.size
-    except Exception as err:  # PIL raises several types for bad files
-        raise ValueError(f'cannot read image header of {path}: {err}') \
-            from None
-
-
-def reasonable_filter_kwargs(reasonable_filter: Optional[dict]) -> dict:
-    """Keyword arguments of :func:`bbgt_ignore_flags` for a filter config.
-
-    ``None`` keeps every ``person`` box as a target; a dict overrides the
-    keys of :data:`~msfam_mm.datasets.kaist.bbgt.REASONABLE`
-    (``min_height``, ``max_height``, ``occlusions``, ``border``).
-    """
-    if reasonable_filter is None:
-        return {}
-    if not isinstance(reasonable_filter, dict):
-        raise TypeError('KAISTDataset: reasonable_filter must be a dict or '
-                        f'None, got {type(reasonable_filter).__name__}')
-    unknown = set(reasonable_filter) - set(REASONABLE)
-    if unknown:
-        raise ValueError(f'KAISTDataset: unknown reasonable_filter keys '
-                         f'{sorted(unknown)}; allowed: {sorted(REASONABLE)}')
-    kwargs = dict(REASONABLE)
-    kwargs.update(reasonable_filter)
-    if kwargs['occlusions'] is not None:
-        kwargs['occlusions'] = tuple(int(o) for o in kwargs['occlusions'])
-    return kwargs
 
 
 @DATASETS.register_module()
@@ -186,7 +153,7 @@ class KAISTDataset(BaseDetDataset):
     def _load_frame(self, frame: str) -> dict:
         img_path = resolve_kaist_image(self.data_root, frame, self.modality,
                                        self.img_subdir)
-        width, height = self.image_size or read_image_size(img_path)
+        width, height = self.image_size or read_image_header_size(img_path)
         objects = load_bbgt(
             kaist_annotation_path(self.data_root, frame, self.ann_subdir))
         keep, ignore = bbgt_ignore_flags(objects, (width, height),

@@ -22,6 +22,7 @@ Layout written (identical to KAIST, so every tool runs unchanged)::
     OUT/images/setXX/VYYY/{visible,lwir}/IZZZZZ.{jpg,png}
     OUT/annotations/setXX/VYYY/IZZZZZ.txt   (bbGt v3)
     OUT/imageSets/{train-all-02,test-all-20,test-day-20,test-night-20}.txt
+    OUT/imageSets/{train-all,test-all}.txt   (aliases of the first two)
     OUT/README.md, OUT/manifest.json        (marked synthetic)
 
 Training frames use sets 00 (day) / 03 (night), test frames sets 06 (day) /
@@ -57,6 +58,8 @@ _MARGIN = 6  # keep boxes inside KAIST's 5-px evaluation border
 _IMAGE_SET_NAMES = dict(train='train-all-02.txt', test='test-all-20.txt',
                         test_day='test-day-20.txt',
                         test_night='test-night-20.txt')
+#: Short aliases of the full train/test lists (used by the toy configs).
+_IMAGE_SET_ALIASES = dict(train='train-all.txt', test='test-all.txt')
 _SETS = {('train', 'day'): 0, ('train', 'night'): 3,
          ('test', 'day'): 6, ('test', 'night'): 9}
 _CATEGORY_CYCLE = {'day': ('visible_only', 'both', 'both'),
@@ -211,7 +214,8 @@ msfam_mm's fusion, detection and evaluation tools run on it unchanged.
 
 * {manifest['num_frames']} frames of {w}x{h}: {manifest['splits']['train']}
   train (`imageSets/train-all-02.txt`), {manifest['splits']['test']} test
-  (`imageSets/test-all-20.txt`, `test-day-20.txt`, `test-night-20.txt`).
+  (`imageSets/test-all-20.txt`, `test-day-20.txt`, `test-night-20.txt`);
+  `train-all.txt` / `test-all.txt` are aliases of the full train/test lists.
 * Pedestrians are of three kinds (see `manifest.json`, key `visibility`):
   `both` (seen in both bands), `lwir_only` (night: only the thermal band
   shows them), `visible_only` (day, thermal crossover: only the colour band
@@ -327,7 +331,8 @@ def _generate(root, rng, num_frames, seed, size):
                                 condition=condition, ext=ext,
                                 objects=peds))
     os.makedirs(osp.join(root, 'imageSets'))
-    for key, name in _IMAGE_SET_NAMES.items():
+    for key, name in list(_IMAGE_SET_NAMES.items()) + list(
+            _IMAGE_SET_ALIASES.items()):
         with open(osp.join(root, 'imageSets', name), 'w') as f:
             f.write(''.join(fr + '\n' for fr in lists[key]))
     visibility = {}
