@@ -24,7 +24,7 @@ from msfam_mm.registry import MODELS
 
 
 class SpatialAttention(nn.Module):
-    """CBAM spatial attention map, Eq. 7: ``sigmoid(conv([mean_c(F), max_c(F)]))``.
+    """CBAM spatial attention, Eq. 7: ``sigmoid(conv([mean_c F, max_c F]))``.
 
     Args:
         kernel_size (int): odd kernel size of the ``2 -> 1`` convolution.
@@ -37,8 +37,8 @@ class SpatialAttention(nn.Module):
     def __init__(self, kernel_size: int = 7) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError('SpatialAttention: kernel_size must be a positive '
-                             f'odd integer, got {kernel_size}')
+            raise ValueError('SpatialAttention: kernel_size must be a '
+                             f'positive odd integer, got {kernel_size}')
         self.kernel_size = kernel_size
         # No bias, as in CBAM's reference implementation.
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2,
@@ -52,7 +52,7 @@ class SpatialAttention(nn.Module):
 
 @MODELS.register_module()
 class AttentionFusionBlock(nn.Module):
-    """Learnable attention fusion of visible and infrared features (Section 3.4).
+    """Learnable attention fusion of visible and infrared features (Sec. 3.4).
 
     Args:
         channels (int): channels ``C`` of each single-modality feature; the
@@ -100,8 +100,10 @@ class AttentionFusionBlock(nn.Module):
 
         Returns ``(F_CA, M_max, M_avg)`` with ``M_*`` of shape (B, C, 1, 1).
         """
-        m_max = torch.sigmoid(self.conv_max(feat.amax(dim=(2, 3), keepdim=True)))
-        m_avg = torch.sigmoid(self.conv_avg(feat.mean(dim=(2, 3), keepdim=True)))
+        pooled_max = feat.amax(dim=(2, 3), keepdim=True)
+        pooled_avg = feat.mean(dim=(2, 3), keepdim=True)
+        m_max = torch.sigmoid(self.conv_max(pooled_max))
+        m_avg = torch.sigmoid(self.conv_avg(pooled_avg))
         f_ca = m_max * self.conv_max(feat) + m_avg * self.conv_avg(feat)
         return f_ca, m_max, m_avg
 
@@ -121,7 +123,8 @@ class AttentionFusionBlock(nn.Module):
         applied to each single-modality feature.
         """
         self._check(f_vis, f_ir)
-        f_ca, m_max, m_avg = self.channel_attention(torch.cat([f_vis, f_ir], 1))
+        f_ca, m_max, m_avg = self.channel_attention(
+            torch.cat([f_vis, f_ir], dim=1))
         m_sa = self.spatial_attention(f_ca)
         fused = m_sa * f_ca  # Eq. 6
         if not return_attention:

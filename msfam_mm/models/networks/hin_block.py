@@ -15,7 +15,7 @@ from msfam_mm.registry import MODELS
 
 @MODELS.register_module()
 class HINBlock(nn.Module):
-    """HIN block: conv3x3 -> HIN -> LeakyReLU -> conv3x3 -> LeakyReLU, + 1x1 identity.
+    """HIN block: conv3x3, HIN, LeakyReLU, conv3x3, LeakyReLU; + 1x1 identity.
 
     ``out = LReLU(conv2(LReLU(HIN(conv1(x))))) + identity(x)`` where ``HIN``
     applies an affine ``InstanceNorm2d`` to the first ``out_channels // 2``

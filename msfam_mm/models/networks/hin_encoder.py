@@ -31,8 +31,8 @@ class HINEncoder(nn.Module):
 
     Example:
         >>> enc = HINEncoder()
-        >>> [f.shape[1:] for f in enc(torch.rand(1, 1, 32, 40))]
-        [torch.Size([64, 32, 40]), torch.Size([112, 16, 20]), torch.Size([160, 8, 10]), torch.Size([208, 4, 5])]
+        >>> [tuple(f.shape[1:]) for f in enc(torch.rand(1, 1, 32, 40))]
+        [(64, 32, 40), (112, 16, 20), (160, 8, 10), (208, 4, 5)]
     """
 
     def __init__(self, in_channels: int = 1, stem_channels: int = 16,

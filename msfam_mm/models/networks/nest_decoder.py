@@ -24,7 +24,7 @@ from msfam_mm.registry import MODELS
 
 
 class NestDecoderBlock(nn.Sequential):
-    """NestFuse decoder block: conv3x3 (c_in -> c_in//2) + ReLU, conv1x1 + ReLU.
+    """NestFuse decoder block: conv3x3 c_in -> c_in//2 + ReLU, conv1x1 + ReLU.
 
     Example:
         >>> NestDecoderBlock(176, 64)(torch.rand(1, 176, 8, 8)).shape
@@ -88,7 +88,8 @@ class NestDecoder(nn.Module):
                 f'NestDecoder: expected 4 scale features, got {len(feats)}')
         for i, (f, c) in enumerate(zip(feats, self.widths)):
             expect = (feats[0].shape[-2] // 2**i, feats[0].shape[-1] // 2**i)
-            if f.dim() != 4 or f.shape[1] != c or tuple(f.shape[-2:]) != expect:
+            if (f.dim() != 4 or f.shape[1] != c
+                    or tuple(f.shape[-2:]) != expect):
                 raise ValueError(
                     f'NestDecoder: feature {i} must have shape (B, {c}, '
                     f'{expect[0]}, {expect[1]}), got {tuple(f.shape)}')

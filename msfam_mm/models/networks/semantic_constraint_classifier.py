@@ -1,4 +1,4 @@
-"""Semantic Constraint classifier of MSFAM (Zheng et al., Sensors 2022, Sec. 3.5).
+"""Semantic Constraint classifier of MSFAM (Zheng et al., Sensors 2022, 3.5).
 
 A small multi-label classifier, "four Conv layers and a fully connected
 layer" (Section 3.5, Figure 5), trained with BCE to predict whether an
