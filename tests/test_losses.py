@@ -348,6 +348,52 @@ def test_edge_preservation_of_identical_images():
     assert q_printed.max().item() < 1e-7
 
 
+_NP_SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float64)
+
+
+def _np_edge_parts(src, fused, padding):
+    """Float64 Xydeas-Petrovic Q^{aF} with weights: (sum Q w, sum w)."""
+    def sobel(img):
+        img = np.pad(img, 1, mode='edge' if padding == 'replicate'
+                     else 'constant')
+        sx = correlate2d(img, _NP_SOBEL_X, mode='valid')
+        sy = correlate2d(img, _NP_SOBEL_X.T, mode='valid')
+        safe = np.where(sx == 0, 1.0, sx)
+        return np.hypot(sx, sy), np.where(sx == 0, np.pi / 2,
+                                          np.arctan(sy / safe))
+
+    g_a, a_a = sobel(src)
+    g_f, a_f = sobel(fused)
+    hi, lo = np.maximum(g_a, g_f), np.minimum(g_a, g_f)
+    ratio = np.divide(lo, hi, out=np.ones_like(hi), where=hi > 0)
+    orient = 1 - np.abs(a_a - a_f) / (np.pi / 2)
+    q = (0.9994 / (1 + np.exp(-15 * (ratio - 0.5)))
+         * 0.9879 / (1 + np.exp(-22 * (orient - 0.8))))
+    return (q * g_a).sum(), g_a.sum()
+
+
+@pytest.mark.parametrize('sobel_padding', ['replicate', 'zeros'])
+def test_edge_preservation_matches_numpy_qabf_on_published_fusion(
+        tno42, tno42_fusions, sobel_padding):
+    vis = _load_grey(tno42 / 'vi' / '05.png')
+    ir = _load_grey(tno42 / 'ir' / '05.png')
+    fused = _load_grey(tno42_fusions / 'DenseFuse' / '05.png')
+    # The reference runs on the 0-255 integers, where Sobel responses are
+    # exact (a flat pixel has sx == 0 exactly, as in the MATLAB code);
+    # Q^{AB/F} is invariant to the intensity scale.
+    n_v, d_v = _np_edge_parts(np.round(vis * 255), np.round(fused * 255),
+                              sobel_padding)
+    n_i, d_i = _np_edge_parts(np.round(ir * 255), np.round(fused * 255),
+                              sobel_padding)
+    as_t = (lambda a: torch.from_numpy(a)[None, None])  # keep float64
+    w = pull_push_weights(as_t(vis), as_t(ir), as_t(fused),
+                          sobel_padding=sobel_padding)
+    assert w['q_vis'].item() == pytest.approx(n_v / (d_v + d_i), abs=1e-5)
+    assert w['q_ir'].item() == pytest.approx(n_i / (d_v + d_i), abs=1e-5)
+    # DenseFuse keeps more visible than infrared edge information here.
+    assert w['q_vis'].item() > w['q_ir'].item()
+
+
 # --------------------------------------------------------------------------
 # Algorithm 2: Pull-Push loss
 # --------------------------------------------------------------------------

@@ -13,12 +13,14 @@ Implementation choices (reasons and measurements in docs/losses.md):
 * Sobel kernels ``Kx = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]`` and
   ``Ky = Kx^T`` applied as cross-correlation after **replicate** padding, so
   the maps keep the image size and a constant image has exactly zero
-  gradient (zero padding would invent edges along the border).
+  gradient (zero padding would invent edges along the border; it is
+  available as ``sobel_padding='zeros'``, which reproduces the reference
+  Q^{AB/F} code: then ``q_vis + q_ir`` is its Q^{AB/F}).
 * Edge strength ``g = sqrt(sx^2 + sy^2 + eps^2)`` (eps = 1e-6, far below the
   smallest 8-bit Sobel response 1/255): finite derivative at flat pixels.
 * Orientation ``alpha = atan(sy / sx)`` in (-pi/2, pi/2], computed as
-  ``atan2`` folded by pi; ``sx = 0`` gives pi/2 as in the reference Q^{AB/F}
-  code, and flat pixels (``sx^2 + sy^2 <= eps^2``) are given the safe input
+  ``atan2`` folded by pi; ``|sx| <= eps`` gives pi/2 as ``sx == 0`` does in
+  the reference Q^{AB/F} code, and flat pixels (``sx^2 + sy^2 <= eps^2``) are given the safe input
   (sy, sx) = (1, 0) *before* ``atan2`` so that no NaN gradient arises.
 * Relative strength ``G = min(g_a, g_b) / max(g_a, g_b)`` (Algorithm 1
   step 3; both g > 0, so never 0/0).
@@ -59,16 +61,20 @@ GAMMA_A, KAPPA_A, SIGMA_A = 0.9879, -22.0, 0.8
 EDGE_WEIGHT_EXPONENT = 1.0  # L in w_a = g_a^L (Algorithm 1 step 6)
 
 ORIENTATIONS = ('xydeas', 'as_printed', 'periodic')
+SOBEL_PADDINGS = ('replicate', 'zeros')
 DIRECTIONS = ('as_written', 'as_described')
 
 _SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
 
 
-def sobel_gradients(x: Tensor) -> Tuple[Tensor, Tensor]:
+def sobel_gradients(x: Tensor,
+                    padding: str = 'replicate') -> Tuple[Tensor, Tensor]:
     """Sobel responses (s_x, s_y) of every channel (Algorithm 1, step 1).
 
-    Replicate padding keeps the size and gives zero gradient on constant
-    images. ``s_x`` grows with intensity to the right, ``s_y`` downwards.
+    ``padding='replicate'`` (default) keeps the size and gives zero gradient
+    on constant images; ``'zeros'`` reproduces MATLAB ``conv2(..., 'same')``
+    of the reference Q^{AB/F} code (edges appear along bright borders).
+    ``s_x`` grows with intensity to the right, ``s_y`` downwards.
 
     Example:
         >>> ramp = torch.arange(5.).repeat(5, 1).view(1, 1, 5, 5)
@@ -76,10 +82,14 @@ def sobel_gradients(x: Tensor) -> Tuple[Tensor, Tensor]:
         >>> sx[0, 0, 2, 2].item(), sy[0, 0, 2, 2].item()
         (8.0, 0.0)
     """
+    if padding not in SOBEL_PADDINGS:
+        raise ValueError(f'sobel_gradients: `padding` must be one of '
+                         f'{SOBEL_PADDINGS}, got {padding!r}')
     kx = torch.tensor(_SOBEL_X, dtype=x.dtype, device=x.device)
     kernels = torch.stack([kx, kx.t()]).unsqueeze(1)  # (2, 1, 3, 3)
     b, c, h, w = x.shape
-    padded = F.pad(x.reshape(b * c, 1, h, w), (1, 1, 1, 1), mode='replicate')
+    mode = 'replicate' if padding == 'replicate' else 'constant'
+    padded = F.pad(x.reshape(b * c, 1, h, w), (1, 1, 1, 1), mode=mode)
     grads = F.conv2d(padded, kernels).view(b, c, 2, h, w)
     return grads[:, :, 0], grads[:, :, 1]
 
@@ -89,16 +99,19 @@ def edge_strength_orientation(sx: Tensor, sy: Tensor,
     """Edge strength g and orientation alpha (Algorithm 1, step 2).
 
     ``g = sqrt(sx^2 + sy^2 + eps^2)``; ``alpha = atan(sy / sx)`` in
-    (-pi/2, pi/2] with ``alpha = pi/2`` where ``sx = 0`` (also on flat
+    (-pi/2, pi/2] with ``alpha = pi/2`` where ``|sx| <= eps`` (also on flat
     pixels). Values and gradients are finite everywhere.
     """
     sq = sx * sx + sy * sy
     g = torch.sqrt(sq + eps * eps)
     flat = sq <= eps * eps
+    # |sx| <= eps counts as sx = 0 (-> pi/2): images scaled to [0, 1] leave
+    # rounding noise (~1e-17) where MATLAB's 0-255 arithmetic gives exact 0,
+    # and the noise's sign would flip the orientation between +-pi/2.
     # Replace the inputs (not the output) of atan2 on flat pixels: the
     # gradient of atan2 at (0, 0) is NaN and would leak through torch.where.
     sy_safe = torch.where(flat, torch.ones_like(sy), sy)
-    sx_safe = torch.where(flat, torch.zeros_like(sx), sx)
+    sx_safe = torch.where(flat | (sx.abs() <= eps), torch.zeros_like(sx), sx)
     angle = torch.atan2(sy_safe, sx_safe)  # (-pi, pi]
     # Fold to the range of atan: (-pi/2, pi/2].
     angle = torch.where(angle > math.pi / 2, angle - math.pi, angle)
@@ -125,7 +138,9 @@ def edge_preservation(source: Tensor,
                       fused: Tensor,
                       orientation: str = 'xydeas',
                       edge_exponent: float = EDGE_WEIGHT_EXPONENT,
-                      eps: float = 1e-6) -> Tuple[Tensor, Tensor]:
+                      eps: float = 1e-6,
+                      sobel_padding: str = 'replicate'
+                      ) -> Tuple[Tensor, Tensor]:
     """MSFAM Algorithm 1: per-pixel Q^{aF} and edge weight w_a.
 
     Args:
@@ -136,6 +151,8 @@ def edge_preservation(source: Tensor,
         edge_exponent: L in ``w_a = g_a^L`` (default 1).
         eps: floor of the edge strength (see
             :func:`edge_strength_orientation`).
+        sobel_padding: ``'replicate'`` (default) or ``'zeros'`` (as the
+            MATLAB Q^{AB/F} code), see :func:`sobel_gradients`.
 
     Returns:
         ``(Q, w)``, both (B, C, H, W); Q in [0, Gamma_g * Gamma_alpha].
@@ -153,8 +170,10 @@ def edge_preservation(source: Tensor,
     if orientation not in ORIENTATIONS:
         raise ValueError(f'{where}: `orientation` must be one of '
                          f'{ORIENTATIONS}, got {orientation!r}')
-    g_a, alpha_a = edge_strength_orientation(*sobel_gradients(source), eps)
-    g_f, alpha_f = edge_strength_orientation(*sobel_gradients(fused), eps)
+    g_a, alpha_a = edge_strength_orientation(
+        *sobel_gradients(source, sobel_padding), eps)
+    g_f, alpha_f = edge_strength_orientation(
+        *sobel_gradients(fused, sobel_padding), eps)
     strength = torch.minimum(g_a, g_f) / torch.maximum(g_a, g_f)
     orient = relative_orientation(alpha_a, alpha_f, orientation)
     # Gamma / (1 + exp(kappa (x - sigma))) == Gamma * sigmoid(-kappa (x - sigma))
@@ -169,14 +188,15 @@ def pull_push_weights(vis: Tensor,
                       orientation: str = 'xydeas',
                       direction: str = 'as_written',
                       edge_exponent: float = EDGE_WEIGHT_EXPONENT,
-                      eps: float = 1e-6) -> Dict[str, Tensor]:
+                      eps: float = 1e-6,
+                      sobel_padding: str = 'replicate') -> Dict[str, Tensor]:
     """MSFAM Algorithm 2, steps 1-3: per-image weights of the two terms.
 
     Returns a dict of (B,) tensors: ``q_vis``, ``q_ir`` (normalised weighted
     edge preservation, step 2), ``alpha_vis``, ``alpha_ir`` (softmax of the
     relative values, step 3; swapped when ``direction='as_described'``).
     Gradients flow through all of them; detach them to use them as fixed
-    scale factors.
+    scale factors. ``q_vis + q_ir`` is Xydeas-Petrovic's Q^{AB/F} of F.
 
     Example:
         >>> v, i = torch.rand(1, 1, 32, 32), torch.rand(1, 1, 32, 32)
@@ -193,8 +213,9 @@ def pull_push_weights(vis: Tensor,
         raise ValueError(f'{where}: `direction` must be one of {DIRECTIONS}, '
                          f'got {direction!r}')
     q_vis, w_vis = edge_preservation(vis, fused, orientation, edge_exponent,
-                                     eps)
-    q_ir, w_ir = edge_preservation(ir, fused, orientation, edge_exponent, eps)
+                                     eps, sobel_padding)
+    q_ir, w_ir = edge_preservation(ir, fused, orientation, edge_exponent, eps,
+                                   sobel_padding)
     norm = (w_vis + w_ir).flatten(1).sum(1)
     qn_vis = (q_vis * w_vis).flatten(1).sum(1) / norm
     qn_ir = (q_ir * w_ir).flatten(1).sum(1) / norm
@@ -219,6 +240,7 @@ def pull_push_loss(vis: Tensor,
                    window_size: int = 11,
                    data_range: float = 1.0,
                    padding: str = 'valid',
+                   sobel_padding: str = 'replicate',
                    reduction: str = 'mean') -> Tensor:
     """MSFAM Algorithm 2: the Pull-Push loss.
 
@@ -233,6 +255,7 @@ def pull_push_loss(vis: Tensor,
         orientation, edge_exponent, eps: see :func:`edge_preservation`.
         window_size, data_range, padding: MS-SSIM settings, see
             :func:`~msfam_mm.models.losses.ssim.ms_ssim`.
+        sobel_padding: border handling of the Sobel filters of Algorithm 1.
         reduction: ``'mean'`` over the batch, ``'sum'`` or ``'none'`` (B,).
 
     Example:
@@ -244,7 +267,7 @@ def pull_push_loss(vis: Tensor,
     check_reduction(reduction, where)
     weight_input = fused.detach() if detach_weights else fused
     weights = pull_push_weights(vis, ir, weight_input, orientation,
-                                direction, edge_exponent, eps)
+                                direction, edge_exponent, eps, sobel_padding)
     ssim_vis = ms_ssim(vis, fused, window_size, data_range=data_range,
                        padding=padding, reduction='none')
     ssim_ir = ms_ssim(ir, fused, window_size, data_range=data_range,
@@ -268,6 +291,7 @@ class PullPushLoss(nn.Module):
         edge_exponent: L of the edge weights (default 1).
         eps: numerical floor of edge strengths and ratios.
         window_size, data_range, padding: MS-SSIM settings.
+        sobel_padding: ``'replicate'`` (default) or ``'zeros'``.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
 
     Example:
@@ -282,6 +306,7 @@ class PullPushLoss(nn.Module):
                  edge_exponent: float = EDGE_WEIGHT_EXPONENT,
                  eps: float = 1e-6, window_size: int = 11,
                  data_range: float = 1.0, padding: str = 'valid',
+                 sobel_padding: str = 'replicate',
                  reduction: str = 'mean') -> None:
         super().__init__()
         where = 'PullPushLoss'
@@ -296,6 +321,9 @@ class PullPushLoss(nn.Module):
                              f'got {edge_exponent}')
         if not 0 < eps < 1e-2:
             raise ValueError(f'{where}: `eps` must be in (0, 1e-2), got {eps}')
+        if sobel_padding not in SOBEL_PADDINGS:
+            raise ValueError(f'{where}: `sobel_padding` must be one of '
+                             f'{SOBEL_PADDINGS}, got {sobel_padding!r}')
         check_reduction(reduction, where)
         self.detach_weights = detach_weights
         self.direction = direction
@@ -305,20 +333,23 @@ class PullPushLoss(nn.Module):
         self.window_size = window_size
         self.data_range = data_range
         self.padding = padding
+        self.sobel_padding = sobel_padding
         self.reduction = reduction
 
     def forward(self, vis: Tensor, ir: Tensor, fused: Tensor) -> Tensor:
         return pull_push_loss(vis, ir, fused, self.detach_weights,
                               self.direction, self.orientation,
                               self.edge_exponent, self.eps, self.window_size,
-                              self.data_range, self.padding, self.reduction)
+                              self.data_range, self.padding,
+                              self.sobel_padding, self.reduction)
 
     @torch.no_grad()
     def weights(self, vis: Tensor, ir: Tensor,
                 fused: Tensor) -> Dict[str, Tensor]:
         """Per-image ``q_vis, q_ir, alpha_vis, alpha_ir`` (no gradient)."""
         return pull_push_weights(vis, ir, fused, self.orientation,
-                                 self.direction, self.edge_exponent, self.eps)
+                                 self.direction, self.edge_exponent, self.eps,
+                                 self.sobel_padding)
 
     def extra_repr(self) -> str:
         return (f'detach_weights={self.detach_weights}, '
