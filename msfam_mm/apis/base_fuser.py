@@ -1,0 +1,221 @@
+"""One interface for every image-level fusion method (``FUSERS`` registry).
+
+A fuser takes a visible and an infrared image and returns the fused 8-bit
+image at the inputs' size. Subclasses implement only
+:meth:`BaseFuser.fuse_tensor` on float tensors ``(B, 1, H, W)`` in [0, 1]
+(docs/CONTRACTS.md); this base class does the rest:
+
+* inputs: paths or uint8 arrays, single or batched (a list), grey or BGR;
+  3-channel thermal frames (KAIST's lwir JPEGs) become grey;
+* colour mode: the visible image's Y channel is fused and its Cr/Cb are
+  re-attached (the paper only fuses grey pairs, Section 4.5);
+* output: ``'minmax'`` (Section 4.1, the learned methods' default) or
+  ``'clip'`` (classic methods, whose output is already in [0, 1]);
+* device, precision (fp32, bf16 autocast on CPU/CUDA, fp16 on CUDA) and
+  ``torch.inference_mode``.
+
+Example:
+    >>> from msfam_mm.apis import build_fuser
+    >>> fuser = build_fuser('average')
+    >>> fused = fuser('vis.png', 'ir.png')               # doctest: +SKIP
+    >>> fused.shape, fused.dtype                         # doctest: +SKIP
+    ((512, 640), dtype('uint8'))
+"""
+import contextlib
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from .image_io import ImageLike, load_image, merge_luma, split_luma, to_grey
+
+PRECISIONS = ('fp32', 'bf16', 'fp16')
+NORMALIZE_MODES = ('minmax', 'clip')
+
+
+def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
+    """``None``/'auto' -> CUDA when available, else CPU; check availability."""
+    if device is None or device == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    device = torch.device(device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{device}' requested but CUDA is not "
+                           'available in this torch build / machine')
+    return device
+
+
+def check_precision(precision: str, device: torch.device) -> str:
+    """Validate a precision name for ``device``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {PRECISIONS}, '
+                         f'got {precision!r}')
+    if precision == 'fp16' and device.type != 'cuda':
+        raise ValueError("precision 'fp16' needs a CUDA device (CPU kernels "
+                         "for fp16 convolutions are slow or missing); use "
+                         "'bf16' on CPU")
+    return precision
+
+
+def autocast_context(device: torch.device, precision: str):
+    """Autocast for bf16/fp16; a no-op context for fp32."""
+    if precision == 'fp32':
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == 'bf16' else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def tensor_to_uint8(x: torch.Tensor, normalize: str) -> torch.Tensor:
+    """``(B, 1, H, W)`` float -> uint8 per image (see ``image_io.to_uint8``).
+
+    ``'minmax'`` stretches each image's own min..max to 0..255 (Section
+    4.1); a constant image maps to 0.
+    """
+    x = x.float()
+    if normalize == 'minmax':
+        lo = x.amin(dim=(1, 2, 3), keepdim=True)
+        hi = x.amax(dim=(1, 2, 3), keepdim=True)
+        rng = hi - lo
+        x = torch.where(rng > 0, (x - lo) / rng.clamp_min(1e-12),
+                        torch.zeros_like(x))
+    elif normalize == 'clip':
+        x = x.clamp(0.0, 1.0)
+    else:
+        raise ValueError(f'normalize must be one of {NORMALIZE_MODES}, '
+                         f'got {normalize!r}')
+    return torch.round(x * 255.0).to(torch.uint8)
+
+
+class BaseFuser:
+    """Base class of all fusion methods in ``msfam_mm.registry.FUSERS``.
+
+    Args:
+        color (bool): fuse the visible image's Y channel and return a BGR
+            image with the visible Cr/Cb (grey visible inputs stay grey).
+        normalize (str, optional): ``'minmax'`` or ``'clip'``; ``None``
+            takes the class default (:attr:`default_normalize`).
+        device (str): ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
+        precision (str): ``'fp32'``, ``'bf16'`` (autocast, CPU or CUDA) or
+            ``'fp16'`` (autocast, CUDA only).
+    """
+
+    #: whether the method needs ``config``/``checkpoint``
+    requires_model = False
+    default_normalize = 'clip'
+
+    def __init__(self, color: bool = False, normalize: Optional[str] = None,
+                 device: Union[str, torch.device] = 'cpu',
+                 precision: str = 'fp32') -> None:
+        self.color = bool(color)
+        self.normalize = normalize or self.default_normalize
+        if self.normalize not in NORMALIZE_MODES:
+            raise ValueError(f'{type(self).__name__}: normalize must be one '
+                             f'of {NORMALIZE_MODES}, got {normalize!r}')
+        self.device = resolve_device(device)
+        self.precision = check_precision(precision, self.device)
+
+    # ----------------------------------------------------------- the method
+    def fuse_tensor(self, vis: torch.Tensor, ir: torch.Tensor
+                    ) -> torch.Tensor:
+        """Fuse ``(B, 1, H, W)`` float tensors in [0, 1] on ``self.device``;
+        return ``(B, 1, H, W)`` (any float dtype, not necessarily clamped)."""
+        raise NotImplementedError
+
+    def describe(self) -> Dict:
+        """Settings that identify this fuser's output (for manifests)."""
+        return dict(method=type(self).__name__, color=self.color,
+                    normalize=self.normalize, precision=self.precision,
+                    device=str(self.device))
+
+    # ------------------------------------------------------- array helpers
+    def prepare(self, vis: ImageLike, ir: ImageLike, name: str = 'pair'
+                ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """Load and check one pair -> (visible Y, infrared grey, visible
+        CrCb or ``None``). Pure numpy/cv2: safe in DataLoader workers."""
+        return prepare_pair(vis, ir, self.color, name)
+
+    @torch.inference_mode()
+    def fuse_luma(self, vis_y: Sequence[np.ndarray],
+                  ir_y: Sequence[np.ndarray]) -> List[np.ndarray]:
+        """Fuse lists of grey uint8 planes; pairs of one size are batched."""
+        if len(vis_y) != len(ir_y):
+            raise ValueError(f'fuse_luma: {len(vis_y)} visible but '
+                             f'{len(ir_y)} infrared images')
+        out: List[Optional[np.ndarray]] = [None] * len(vis_y)
+        groups: Dict[Tuple[int, int], List[int]] = {}
+        for i, (v, r) in enumerate(zip(vis_y, ir_y)):
+            if v.shape != r.shape:
+                raise ValueError(f'fuse_luma: pair {i} has visible size '
+                                 f'{v.shape} but infrared size {r.shape}')
+            groups.setdefault(v.shape, []).append(i)
+        for idx in groups.values():
+            v = self._to_tensor(np.stack([vis_y[i] for i in idx]))
+            r = self._to_tensor(np.stack([ir_y[i] for i in idx]))
+            with autocast_context(self.device, self.precision):
+                fused = self.fuse_tensor(v, r)
+            if fused.shape != v.shape:
+                raise RuntimeError(f'{type(self).__name__}.fuse_tensor '
+                                   f'returned shape {tuple(fused.shape)} for '
+                                   f'input {tuple(v.shape)}')
+            fused = tensor_to_uint8(fused, self.normalize).cpu().numpy()
+            for j, i in enumerate(idx):
+                out[i] = fused[j, 0]
+        return out
+
+    def _to_tensor(self, planes: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(planes).unsqueeze(1)
+        if self.device.type == 'cuda':
+            t = t.pin_memory().to(self.device, non_blocking=True)
+        # scale on the device: uint8 travels 4x fewer bytes than float
+        return t.to(self.device).float().div_(255.0)
+
+    # ---------------------------------------------------------- public API
+    def __call__(self, vis: Union[ImageLike, Sequence[ImageLike]],
+                 ir: Union[ImageLike, Sequence[ImageLike]]
+                 ) -> Union[np.ndarray, List[np.ndarray]]:
+        """Fuse one pair (path or array each) or two equally long lists.
+
+        Returns the fused uint8 image ``(H, W)`` (``(H, W, 3)`` BGR in colour
+        mode with a colour visible input), or a list of them for lists.
+        """
+        single = not isinstance(vis, (list, tuple))
+        if single != (not isinstance(ir, (list, tuple))):
+            raise TypeError('pass one visible and one infrared image, or two '
+                            'lists of the same length')
+        vis_l = [vis] if single else list(vis)
+        ir_l = [ir] if single else list(ir)
+        if len(vis_l) != len(ir_l):
+            raise ValueError(f'{len(vis_l)} visible but {len(ir_l)} infrared '
+                             'images')
+        prepared = [self.prepare(v, r, name=f'pair {i}')
+                    for i, (v, r) in enumerate(zip(vis_l, ir_l))]
+        fused = self.fuse_luma([p[0] for p in prepared],
+                               [p[1] for p in prepared])
+        out = [merge_luma(y, p[2]) for y, p in zip(fused, prepared)]
+        return out[0] if single else out
+
+
+def prepare_pair(vis: ImageLike, ir: ImageLike, color: bool = False,
+                 name: str = 'pair'
+                 ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """Load a visible/infrared pair and bring it to the model's grey form.
+
+    Returns (visible Y or grey, infrared grey, visible CrCb if ``color`` and
+    the visible image has colour, else ``None``).
+
+    Raises:
+        ImageReadError: an input cannot be read.
+        ValueError: the two images differ in size.
+    """
+    vis_name = str(vis) if not isinstance(vis, np.ndarray) else f'{name} visible'
+    ir_name = str(ir) if not isinstance(ir, np.ndarray) else f'{name} infrared'
+    v = load_image(vis, vis_name)
+    r = load_image(ir, ir_name)
+    if v.shape[:2] != r.shape[:2]:
+        raise ValueError(f'size mismatch: {vis_name} is {v.shape[1]}x'
+                         f'{v.shape[0]} but {ir_name} is {r.shape[1]}x'
+                         f'{r.shape[0]} (W x H)')
+    if color:
+        vis_y, crcb = split_luma(v)
+    else:
+        vis_y, crcb = to_grey(v), None
+    return np.ascontiguousarray(vis_y), np.ascontiguousarray(to_grey(r)), crcb

@@ -1,0 +1,275 @@
+"""Resumable, atomic, overlapped fusing of many image pairs.
+
+The engine behind ``tools/fuse.py`` and ``tools/fuse_kaist.py``:
+
+* **resumable** - a pair whose output file exists is skipped (outputs are
+  only ever created whole, so existing means finished); a rerun does only
+  the rest, and a second complete run builds no model at all;
+* **atomic** - every output is written to a hidden temporary file in the
+  target folder and renamed into place (``image_io.write_bytes_atomic``);
+  temporary files a killed run left behind are removed at the next start;
+* **robust** - a pair with a missing counterpart, an unreadable/truncated
+  file or a size mismatch is reported by path, skipped and counted, and the
+  rest is still fused;
+* **overlapped** - decoding runs in DataLoader worker processes and
+  encoding/writing in a thread pool while the main thread runs the model;
+* a ``tqdm`` progress bar shows rate and ETA.
+
+Test hook: with the environment variable ``MSFAM_FUSE_KILL_AFTER=N`` the
+process sends itself SIGKILL once N outputs have been written (a hard kill
+with other writes possibly in flight), to test resumption.
+
+Example:
+    >>> tasks = [PairTask('a.png', 'vis/a.png', 'ir/a.png', 'out/a.png')]
+    >>> stats = run_fusion(tasks, fuser_factory=lambda: fuser)  # doctest: +SKIP
+    >>> stats['counts']                                  # doctest: +SKIP
+    {'total': 1, 'done': 1, 'fused': 1, 'skipped_existing': 0, 'failed': 0}
+"""
+import os
+import signal
+import sys
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence
+
+import cv2
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .base_fuser import BaseFuser, prepare_pair
+from .image_io import (ImageReadError, encode_image, is_temp_file,
+                       merge_luma, write_bytes_atomic)
+
+KILL_AFTER_ENV = 'MSFAM_FUSE_KILL_AFTER'
+
+
+@dataclass(frozen=True)
+class PairTask:
+    """One pair to fuse. ``vis``/``ir`` are ``None`` when the file is absent
+    (``missing`` then says where it was expected)."""
+    key: str
+    vis: Optional[str]
+    ir: Optional[str]
+    out: str
+    missing: str = ''
+
+
+class _PairDataset(Dataset):
+    """Decodes pairs in DataLoader workers; errors are returned, not
+    raised, so that one bad file does not stop the loader."""
+
+    def __init__(self, tasks: Sequence[PairTask], color: bool) -> None:
+        self.tasks = list(tasks)
+        self.color = color
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __getitem__(self, i: int) -> Dict:
+        t = self.tasks[i]
+        start = time.perf_counter()
+        try:
+            vis_y, ir_y, crcb = prepare_pair(t.vis, t.ir, self.color, t.key)
+        except (ImageReadError, ValueError) as e:
+            return dict(index=i, error=str(e))
+        return dict(index=i, error=None, vis=vis_y, ir=ir_y, crcb=crcb,
+                    decode_s=time.perf_counter() - start)
+
+
+def _collate(items: List[Dict]) -> List[Dict]:
+    return items
+
+
+def _worker_init(_: int) -> None:
+    # each worker decodes one image at a time; OpenCV's own thread pool
+    # would only oversubscribe the cores the model needs
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def remove_stale_temp_files(tasks: Sequence[PairTask]) -> int:
+    """Delete temporary files left by a killed run for these tasks' outputs.
+
+    Only temporaries of this task list's own output names are touched, so
+    shards fusing other frames into the same folders are not disturbed.
+    """
+    by_dir: Dict[str, set] = defaultdict(set)
+    for t in tasks:
+        by_dir[os.path.dirname(t.out)].add(os.path.basename(t.out))
+    removed = 0
+    for folder, names in by_dir.items():
+        try:
+            entries = os.listdir(folder)
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if is_temp_file(entry) and entry[1:].split('.part')[0] in names:
+                try:
+                    os.unlink(os.path.join(folder, entry))
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+    return removed
+
+
+class _KillSwitch:
+    """Implements the ``MSFAM_FUSE_KILL_AFTER`` test hook."""
+
+    def __init__(self) -> None:
+        value = os.environ.get(KILL_AFTER_ENV)
+        self.after = int(value) if value else None
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def written(self) -> None:
+        if self.after is None:
+            return
+        with self.lock:
+            self.count += 1
+            if self.count >= self.after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+def run_fusion(tasks: Sequence[PairTask],
+               fuser_factory: Callable[[], BaseFuser],
+               color: bool = False,
+               batch_size: int = 1,
+               workers: int = 2,
+               writer_threads: int = 2,
+               jpeg_quality: int = 95,
+               overwrite: bool = False,
+               progress: bool = True,
+               desc: str = 'fusing') -> Dict:
+    """Fuse ``tasks``; return counts, failures and timings.
+
+    Args:
+        tasks: pairs to fuse (outputs may already exist).
+        fuser_factory: builds the fuser; only called if there is work.
+        color: colour mode (must match the fuser's).
+        batch_size: pairs per model call.
+        workers: DataLoader worker processes decoding inputs (0 = decode
+            in the main thread).
+        writer_threads: threads encoding and writing outputs.
+        jpeg_quality: for ``.jpg`` outputs.
+        overwrite: fuse and replace existing outputs too.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        dict with ``counts`` (total, done, fused, skipped_existing, failed),
+        ``failures`` (key, paths, reason) and ``timings``.
+    """
+    if batch_size < 1 or workers < 0 or writer_threads < 1:
+        raise ValueError(f'batch_size >= 1, workers >= 0, writer_threads >= '
+                         f'1 required; got {batch_size}, {workers}, '
+                         f'{writer_threads}')
+    t0 = time.perf_counter()
+    failures: List[Dict] = []
+    pending: List[PairTask] = []
+    skipped = 0
+    for t in tasks:
+        if t.vis is None or t.ir is None:
+            failures.append(dict(key=t.key, vis=t.vis, ir=t.ir,
+                                 reason=t.missing or 'missing counterpart'))
+        elif not overwrite and os.path.exists(t.out):
+            skipped += 1
+        else:
+            pending.append(t)
+    stale = remove_stale_temp_files(tasks)
+    timings = dict(model_s=0.0, decode_s=0.0, encode_write_s=0.0,
+                   wait_input_s=0.0)
+    fused = 0
+    if pending:
+        fused = _fuse_pending(pending, fuser_factory, color, batch_size,
+                              workers, writer_threads, jpeg_quality, progress,
+                              desc, failures, timings)
+    wall = time.perf_counter() - t0
+    failed = len(failures)
+    return dict(
+        counts=dict(total=len(tasks), done=skipped + fused, fused=fused,
+                    skipped_existing=skipped, failed=failed),
+        failures=failures,
+        stale_temp_files_removed=stale,
+        timings=dict(timings, wall_s=wall,
+                     frames_per_s=fused / wall if fused and wall > 0 else 0.0),
+    )
+
+
+def _fuse_pending(pending, fuser_factory, color, batch_size, workers,
+                  writer_threads, jpeg_quality, progress, desc, failures,
+                  timings) -> int:
+    from tqdm import tqdm
+
+    fuser = fuser_factory()
+    if fuser.color != color:
+        raise ValueError(f'fuser color={fuser.color} but run color={color}')
+    loader = DataLoader(
+        _PairDataset(pending, color), batch_size=batch_size, shuffle=False,
+        num_workers=workers, collate_fn=_collate,
+        worker_init_fn=_worker_init if workers else None,
+        prefetch_factor=2 if workers else None,
+        persistent_workers=False)
+    kill = _KillSwitch()
+    lock = threading.Lock()
+    written = [0]
+    # bounded queue of outstanding writes: keeps memory flat when the disk
+    # is slower than the model
+    slots = threading.BoundedSemaphore(4 * max(batch_size, writer_threads))
+
+    def write(task: PairTask, y, crcb) -> None:
+        try:
+            start = time.perf_counter()
+            img = merge_luma(y, crcb)
+            write_bytes_atomic(task.out, encode_image(
+                img, os.path.splitext(task.out)[1], jpeg_quality))
+            with lock:
+                timings['encode_write_s'] += time.perf_counter() - start
+                written[0] += 1
+            kill.written()
+        except Exception as e:  # noqa: BLE001  (reported per frame)
+            with lock:
+                failures.append(dict(key=task.key, vis=task.vis, ir=task.ir,
+                                     out=task.out,
+                                     reason=f'cannot write {task.out}: {e}'))
+        finally:
+            slots.release()
+            bar.update(1)
+
+    bar = tqdm(total=len(pending), desc=desc, unit='frame',
+               disable=not progress, file=sys.stderr, dynamic_ncols=True,
+               mininterval=1.0)
+    futures: List[Future] = []
+    with ThreadPoolExecutor(max_workers=writer_threads) as pool:
+        it = iter(loader)
+        while True:
+            start = time.perf_counter()
+            batch = next(it, None)
+            timings['wait_input_s'] += time.perf_counter() - start
+            if batch is None:
+                break
+            ok = []
+            for item in batch:
+                task = pending[item['index']]
+                if item['error'] is not None:
+                    with lock:
+                        failures.append(dict(key=task.key, vis=task.vis,
+                                             ir=task.ir,
+                                             reason=item['error']))
+                    bar.update(1)
+                else:
+                    timings['decode_s'] += item['decode_s']
+                    ok.append((task, item))
+            if not ok:
+                continue
+            start = time.perf_counter()
+            ys = fuser.fuse_luma([i['vis'] for _, i in ok],
+                                 [i['ir'] for _, i in ok])
+            timings['model_s'] += time.perf_counter() - start
+            for (task, item), y in zip(ok, ys):
+                slots.acquire()
+                futures.append(pool.submit(write, task, y, item['crcb']))
+            futures = [f for f in futures if not f.done()]
+    bar.close()
+    return written[0]

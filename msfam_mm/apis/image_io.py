@@ -1,0 +1,207 @@
+"""Image reading, colour handling and atomic writing for fusion inference.
+
+MSFAM fuses grey visible and grey infrared images (Section 4.5). This module
+turns whatever the user has (paths, 8-bit arrays, grey or 3-channel) into
+that form, and turns the fused luminance back into an 8-bit image:
+
+* grey mode: the fused image is the output (Section 4.1: min-max normalised
+  to 0-255 for the learned methods);
+* colour mode: the visible image is split into YCrCb (ITU-R BT.601, the same
+  luma as ``cv2.COLOR_BGR2GRAY`` used in training, docs/CONTRACTS.md), its Y
+  is fused with the infrared image and its Cr/Cb are re-attached.
+
+Files are written atomically (temporary file in the same folder, then
+``os.replace``) so that a killed run never leaves a truncated image.
+
+Example:
+    >>> vis = read_image('vis.png')                      # doctest: +SKIP
+    >>> y, crcb = split_luma(vis)                        # doctest: +SKIP
+    >>> write_image_atomic('out.png', merge_luma(y, crcb))  # doctest: +SKIP
+"""
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import cv2
+import numpy as np
+
+ImageLike = Union[str, os.PathLike, np.ndarray]
+
+#: file endings the tools accept as images (lower case)
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+
+
+class ImageReadError(ValueError):
+    """An input image is missing, unreadable, truncated or of a bad type."""
+
+
+def _check_complete(data: bytes, path: str) -> None:
+    """Reject JPEG/PNG files whose end marker is missing.
+
+    OpenCV decodes a truncated JPEG with only a warning (the missing part is
+    filled with grey), so decoding alone cannot tell a damaged frame from a
+    good one. JPEG ends with the EOI marker FFD9 (ITU T.81, B.2.1; some
+    encoders pad with zero bytes after it) and PNG with the IEND chunk
+    (PNG spec 11.2.5).
+    """
+    if data[:2] == b'\xff\xd8':
+        if not data.rstrip(b'\x00').endswith(b'\xff\xd9'):
+            raise ImageReadError(
+                f'{path}: truncated JPEG (no end-of-image marker)')
+    elif data[:8] == b'\x89PNG\r\n\x1a\n':
+        if b'IEND' not in data[-16:]:
+            raise ImageReadError(f'{path}: truncated PNG (no IEND chunk)')
+
+
+def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
+    """Read an 8-bit image file as ``(H, W)`` grey or ``(H, W, 3)`` BGR.
+
+    Raises:
+        ImageReadError: naming ``path`` when the file is missing, empty,
+            truncated, not decodable or not 8-bit.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        raise ImageReadError(f'{path}: cannot read ({e.strerror})') from None
+    if not data:
+        raise ImageReadError(f'{path}: empty file')
+    _check_complete(data, path)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ImageReadError(f'{path}: not a decodable image')
+    return check_image(img, path)
+
+
+def check_image(img: np.ndarray, name: str = 'image') -> np.ndarray:
+    """Validate an 8-bit grey/BGR/BGRA array; BGRA loses its alpha."""
+    if not isinstance(img, np.ndarray):
+        raise ImageReadError(
+            f'{name}: expected a numpy array, got {type(img).__name__}')
+    if img.dtype != np.uint8:
+        raise ImageReadError(f'{name}: expected 8-bit (uint8) pixels, '
+                             f'got {img.dtype}')
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = np.ascontiguousarray(img[:, :, :3])
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)):
+        raise ImageReadError(f'{name}: expected shape (H, W) or (H, W, 3), '
+                             f'got {img.shape}')
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise ImageReadError(f'{name}: empty image of shape {img.shape}')
+    return img
+
+
+def load_image(img: ImageLike, name: str = 'image') -> np.ndarray:
+    """A path or an array -> validated 8-bit array (see :func:`read_image`)."""
+    if isinstance(img, (str, os.PathLike)):
+        return read_image(img)
+    return check_image(img, name)
+
+
+def to_grey(img: np.ndarray) -> np.ndarray:
+    """BT.601 luma of a BGR image (KAIST's 3-channel lwir included)."""
+    if img.ndim == 2:
+        return img
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+
+
+def split_luma(img: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Split into (Y, CrCb); CrCb is ``None`` for a grey image.
+
+    OpenCV's YCrCb Y uses the same BT.601 weights as ``COLOR_BGR2GRAY``, so
+    the fused channel is what the network was trained on.
+    """
+    if img.ndim == 2:
+        return img, None
+    ycrcb = cv2.cvtColor(img, cv2.COLOR_BGR2YCrCb)
+    return np.ascontiguousarray(ycrcb[:, :, 0]), ycrcb[:, :, 1:]
+
+
+def merge_luma(y: np.ndarray, crcb: Optional[np.ndarray]) -> np.ndarray:
+    """Inverse of :func:`split_luma`: fused Y + visible CrCb -> BGR."""
+    if crcb is None:
+        return y
+    if crcb.shape[:2] != y.shape:
+        raise ValueError(f'merge_luma: Y has shape {y.shape} but CrCb has '
+                         f'{crcb.shape[:2]}')
+    ycrcb = np.concatenate([y[:, :, None], crcb], axis=2)
+    return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
+
+
+def to_uint8(img: np.ndarray, normalize: str = 'minmax') -> np.ndarray:
+    """Float fused image -> 8-bit, per image.
+
+    Args:
+        img: ``(H, W)`` float array; ``clip`` expects values in [0, 1].
+        normalize: ``'minmax'`` stretches the image's own min..max to 0..255
+            (Section 4.1, "normalized it to 0-255 according to the maximum
+            and minimum data values"); ``'clip'`` clips [0, 1] and scales.
+    """
+    img = np.asarray(img, dtype=np.float32)
+    if normalize == 'minmax':
+        lo, hi = float(img.min()), float(img.max())
+        # a constant image has no range to stretch: map it to black
+        img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+    elif normalize == 'clip':
+        img = np.clip(img, 0.0, 1.0)
+    else:
+        raise ValueError(f"to_uint8: normalize must be 'minmax' or 'clip', "
+                         f'got {normalize!r}')
+    return np.rint(img * 255.0).astype(np.uint8)
+
+
+def encode_image(img: np.ndarray, ext: str = '.png',
+                 jpeg_quality: int = 95) -> bytes:
+    """Encode an 8-bit image to bytes in the format named by ``ext``."""
+    ext = ext.lower() if ext.startswith('.') else '.' + ext.lower()
+    params = []
+    if ext in ('.jpg', '.jpeg'):
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
+    ok, buf = cv2.imencode(ext, img, params)
+    if not ok:
+        raise ValueError(f'encode_image: OpenCV cannot encode {ext!r}')
+    return buf.tobytes()
+
+
+def write_bytes_atomic(path: Union[str, os.PathLike], data: bytes,
+                       tmp_tag: str = '') -> None:
+    """Write ``data`` to ``path`` so that ``path`` is either absent or whole.
+
+    The bytes go to a hidden temporary file in the same folder (same file
+    system, so the rename is atomic), are flushed to disk, and replace
+    ``path`` in one ``os.replace``. ``tmp_tag`` is put into the temporary
+    name so that callers can clean up what a killed run left behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.part{tmp_tag}-',
+                               dir=path.parent)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_image_atomic(path: Union[str, os.PathLike], img: np.ndarray,
+                       jpeg_quality: int = 95) -> None:
+    """Encode by the file ending of ``path`` and write atomically."""
+    write_bytes_atomic(path, encode_image(img, Path(path).suffix,
+                                          jpeg_quality))
+
+
+def is_temp_file(name: str) -> bool:
+    """Whether ``name`` is a temporary file of :func:`write_bytes_atomic`."""
+    return name.startswith('.') and '.part' in name
