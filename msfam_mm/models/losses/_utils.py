@@ -5,7 +5,6 @@ Every loss takes grey images as float tensors of shape (B, C, H, W)
 the network output is deliberately unclamped, and a range check would force
 a device synchronisation on every step.
 """
-import torch
 from torch import Tensor
 
 REDUCTIONS = ('mean', 'sum', 'none')

@@ -37,8 +37,10 @@ def fusion_l1_loss(vis: Tensor, ir: Tensor, fused: Tensor,
 
     Example:
         >>> v, i = torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4)
-        >>> fusion_l1_loss(v, i, v).item(), fusion_l1_loss(v, i, v, 'max').item()
-        (0.5, 1.0)
+        >>> fusion_l1_loss(v, i, v).item()
+        0.5
+        >>> fusion_l1_loss(v, i, v, mode='max').item()
+        1.0
     """
     where = 'fusion_l1_loss'
     for name, t in (('vis', vis), ('ir', ir), ('fused', fused)):
@@ -125,7 +127,7 @@ class FusionLoss(nn.Module):
                     f'{where}: `probs` (the Semantic Constraint classifier '
                     'output for `fused`, shape (B, 2)) is required when '
                     f'constraint_weight={self.constraint_weight} > 0')
-            if probs.shape[0] != fused.shape[0]:
+            if isinstance(probs, Tensor) and probs.shape[0] != fused.shape[0]:
                 raise ValueError(
                     f'{where}: `probs` has batch size {probs.shape[0]} but '
                     f'`fused` has {fused.shape[0]}')

@@ -20,8 +20,9 @@ Implementation choices (reasons and measurements in docs/losses.md):
   smallest 8-bit Sobel response 1/255): finite derivative at flat pixels.
 * Orientation ``alpha = atan(sy / sx)`` in (-pi/2, pi/2], computed as
   ``atan2`` folded by pi; ``|sx| <= eps`` gives pi/2 as ``sx == 0`` does in
-  the reference Q^{AB/F} code, and flat pixels (``sx^2 + sy^2 <= eps^2``) are given the safe input
-  (sy, sx) = (1, 0) *before* ``atan2`` so that no NaN gradient arises.
+  the reference Q^{AB/F} code, and flat pixels (``sx^2 + sy^2 <= eps^2``)
+  get the safe input (sy, sx) = (1, 0) *before* ``atan2`` so that no NaN
+  gradient arises.
 * Relative strength ``G = min(g_a, g_b) / max(g_a, g_b)`` (Algorithm 1
   step 3; both g > 0, so never 0/0).
 * Relative orientation: ``orientation='xydeas'`` (default)
@@ -176,7 +177,7 @@ def edge_preservation(source: Tensor,
         *sobel_gradients(fused, sobel_padding), eps)
     strength = torch.minimum(g_a, g_f) / torch.maximum(g_a, g_f)
     orient = relative_orientation(alpha_a, alpha_f, orientation)
-    # Gamma / (1 + exp(kappa (x - sigma))) == Gamma * sigmoid(-kappa (x - sigma))
+    # Gamma / (1 + exp(kappa (x - s))) == Gamma * sigmoid(-kappa (x - s))
     q_g = GAMMA_G * torch.sigmoid(-KAPPA_G * (strength - SIGMA_G))
     q_a = GAMMA_A * torch.sigmoid(-KAPPA_A * (orient - SIGMA_A))
     return q_g * q_a, g_a ** edge_exponent

@@ -37,6 +37,7 @@ def reconstruction_loss(target: Tensor,
         reduction: ``'mean'`` over the batch, ``'sum'`` or ``'none'`` (B,).
 
     Example:
+        >>> import torch
         >>> i = torch.rand(1, 1, 32, 32)
         >>> reconstruction_loss(i, i).item()
         0.0
@@ -63,6 +64,7 @@ class ReconstructionLoss(nn.Module):
     ``forward(target, output)``; the argument order follows Eq. 1, (I, O).
 
     Example:
+        >>> import torch
         >>> loss = ReconstructionLoss(alpha=0.84)
         >>> x = torch.rand(2, 1, 32, 32)
         >>> loss(x, x).item()

@@ -65,7 +65,8 @@ def semantic_constraint_loss(probs: Tensor,
     Example:
         >>> semantic_constraint_loss(torch.tensor([[1.0, 1.0]])).item()
         0.0
-        >>> round(semantic_constraint_loss(torch.tensor([[0.5, 0.5]])).item(), 4)
+        >>> p = torch.tensor([[0.5, 0.5]])
+        >>> round(semantic_constraint_loss(p).item(), 4)  # 2 log 2
         1.3863
     """
     where = 'semantic_constraint_loss'
