@@ -1,1 +1,6 @@
-__all__ = []
+from .checkpoint import (get_state_dict, load_checkpoint_safe,
+                         load_submodule_weights, resolve_checkpoint_path)
+from .config import set_data_root
+
+__all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
+           'resolve_checkpoint_path', 'set_data_root']

@@ -1,1 +1,10 @@
-__all__ = []
+from .file_lists import (IMG_EXTENSIONS, match_pairs_by_stem, read_list_file,
+                         scan_images)
+from .paired_fusion_dataset import PairedFusionDataset
+from .published_fusion_dataset import PublishedFusionDataset
+from .single_band_dataset import SingleBandImageDataset
+from .split import make_pair_split, write_pair_list
+
+__all__ = ['SingleBandImageDataset', 'PairedFusionDataset',
+           'PublishedFusionDataset', 'IMG_EXTENSIONS',
+           'read_list_file', 'scan_images', 'match_pairs_by_stem', 'make_pair_split', 'write_pair_list']

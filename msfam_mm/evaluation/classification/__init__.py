@@ -1,1 +1,3 @@
-__all__ = []
+from .classifier_accuracy import ClassifierAccuracyMetric, multilabel_accuracy
+
+__all__ = ['ClassifierAccuracyMetric', 'multilabel_accuracy']

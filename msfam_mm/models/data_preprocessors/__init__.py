@@ -1,1 +1,3 @@
-__all__ = []
+from .fusion_data_preprocessor import FusionDataPreprocessor
+
+__all__ = ['FusionDataPreprocessor']

@@ -1,0 +1,86 @@
+# Semantic Constraint classifier data (Section 3.5): visible -> (1, 0),
+# infrared -> (0, 1), fused -> (1, 1). Fused images are computed on the fly
+# from every pair with simple rules (RandomRuleFusion), plus, for training,
+# the published fusions of 9 methods on TNO (data/tno42_published_fusions);
+# the published fusions are restricted to the TNO images of each split.
+data_root = 'data/'
+split_dir = '{{ fileDirname }}/../../../data/splits/'
+train_ann_file = split_dir + 'tno_roadscene_train.txt'
+test_ann_file = split_dir + 'tno_roadscene_test.txt'
+published_fusions = 'tno42_published_fusions'
+published_methods = ('DenseFuse', 'FusionGAN', 'IFCNN', 'PIAFusion', 'PMGI',
+                     'RFN-Nest', 'SDNet', 'SeAFusion', 'U2Fusion')
+crop_size = (256, 320)
+VIS, IR, FUSED = (1., 0.), (0., 1.), (1., 1.)
+
+single_train_pipeline = [
+    dict(type='LoadGreyImage', keys=('img', )),
+    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('img', )),
+    dict(type='PairedRandomFlip', keys=('img', )),
+    dict(type='PackFusionInputs', keys=('img', )),
+]
+rule_train_pipeline = [
+    dict(type='LoadGreyImage', keys=('vis', 'ir')),
+    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('vis', 'ir')),
+    dict(type='PairedRandomFlip', keys=('vis', 'ir')),
+    dict(type='RandomRuleFusion', keys=('vis', 'ir'), out_key='img'),
+    dict(type='PackFusionInputs', keys=('img', )),
+]
+# validation: the same fixed-size crops (the classifier sees 320x256 inputs
+# in stage 2 as well), so batches can be stacked
+single_test_pipeline = [
+    dict(type='LoadGreyImage', keys=('img', )),
+    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('img', )),
+    dict(type='PackFusionInputs', keys=('img', )),
+]
+rule_test_pipeline = [
+    dict(type='LoadGreyImage', keys=('vis', 'ir')),
+    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('vis', 'ir')),
+    dict(type='RandomRuleFusion', keys=('vis', 'ir'), out_key='img'),
+    dict(type='PackFusionInputs', keys=('img', )),
+]
+
+
+def _split_datasets(ann_file, single_pipeline, rule_pipeline, test_mode):
+    common = dict(data_root=data_root, ann_file=ann_file, test_mode=test_mode)
+    return [
+        dict(type='SingleBandImageDataset', column=0, label=VIS,
+             pipeline=single_pipeline, **common),
+        dict(type='SingleBandImageDataset', column=1, label=IR,
+             pipeline=single_pipeline, **common),
+        dict(type='PairedFusionDataset', label=FUSED, pipeline=rule_pipeline,
+             **common),
+    ]
+
+
+train_dataloader = dict(
+    batch_size=16,  # Section 4.1: batch size 16 for the constraint model
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type='ConcatDataset',
+        datasets=_split_datasets(train_ann_file, single_train_pipeline,
+                                 rule_train_pipeline, False) + [
+            dict(type='PublishedFusionDataset', data_root=data_root,
+                 fusion_root=published_fusions, methods=published_methods,
+                 pairs_ann_file=train_ann_file, label=FUSED,
+                 pipeline=single_train_pipeline)
+        ]))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type='ConcatDataset',
+        datasets=_split_datasets(test_ann_file, single_test_pipeline,
+                                 rule_test_pipeline, True) + [
+            dict(type='PublishedFusionDataset', data_root=data_root,
+                 fusion_root=published_fusions, methods=published_methods,
+                 pairs_ann_file=test_ann_file, label=FUSED, test_mode=True,
+                 pipeline=single_test_pipeline)
+        ]))
+test_dataloader = val_dataloader

@@ -1,0 +1,155 @@
+"""Weights-only checkpoint loading (no arbitrary code execution).
+
+Every checkpoint msfam_mm reads goes through :func:`load_checkpoint_safe`,
+which always calls ``torch.load(..., weights_only=True)``. The globals that
+genuine mmengine checkpoints contain are allow-listed by
+:mod:`msfam_mm.engine.checkpoint_compat` (imported here, so the allow-list is
+in place even when this module is imported on its own).
+"""
+import glob
+import os
+import pickle
+from collections import OrderedDict
+from typing import Dict, Optional, Union
+
+import torch
+from torch import nn
+
+from msfam_mm.engine.checkpoint_compat import register_mmengine_safe_globals
+
+__all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
+           'resolve_checkpoint_path']
+
+PathLike = Union[str, os.PathLike]
+
+
+def resolve_checkpoint_path(path: PathLike) -> str:
+    """Return ``path``, or the single file a glob pattern in it matches.
+
+    mmengine names best checkpoints ``best_<key>_epoch_<n>.pth``, so configs
+    refer to them with a pattern such as ``best_constraint_accuracy_*.pth``.
+
+    Raises:
+        FileNotFoundError: nothing matches; ValueError: several files match.
+    """
+    path = os.fspath(path)
+    if not glob.has_magic(path):
+        return path
+    matches = sorted(glob.glob(path))
+    if not matches:
+        raise FileNotFoundError(f'no checkpoint file matches {path!r}')
+    if len(matches) > 1:
+        raise ValueError(f'checkpoint pattern {path!r} matches several files '
+                         f'{matches}; give one explicitly')
+    return matches[0]
+
+
+def load_checkpoint_safe(path: PathLike, map_location='cpu') -> dict:
+    """Load a checkpoint file with ``torch.load(weights_only=True)``.
+
+    Args:
+        path: checkpoint file (an mmengine checkpoint or a plain state dict).
+        map_location: passed to ``torch.load``; ``'cpu'`` by default so a GPU
+            checkpoint loads anywhere.
+
+    Returns:
+        The unpickled object (a dict for every checkpoint msfam_mm writes).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        RuntimeError: the file is not a loadable weights-only checkpoint (a
+            malicious or foreign pickle global, a truncated file ...); the
+            message names the file and torch's reason.
+
+    Example:
+        >>> from msfam_mm.utils import load_checkpoint_safe
+        >>> ckpt = load_checkpoint_safe('work_dirs/msfam_stage1/epoch_2.pth')
+        >>> sorted(ckpt)[:2]
+        ['message_hub', 'meta']
+    """
+    register_mmengine_safe_globals()
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError,
+            TypeError, AttributeError) as err:
+        raise RuntimeError(
+            f'cannot load checkpoint {path!r} with weights_only=True '
+            f'(refused or corrupt): {err}') from err
+
+
+def get_state_dict(checkpoint: dict, path: Optional[PathLike] = None
+                   ) -> 'OrderedDict[str, torch.Tensor]':
+    """Return the state dict of an mmengine checkpoint or a bare state dict.
+
+    ``path`` is only used in error messages.
+    """
+    where = f'checkpoint {os.fspath(path)!r}' if path is not None else \
+        'checkpoint'
+    if not isinstance(checkpoint, dict):
+        raise TypeError(f'{where} holds a {type(checkpoint).__name__}, '
+                        'expected a dict')
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        raise TypeError(f'{where} has no tensor state dict (keys: '
+                        f'{sorted(checkpoint)[:8]})')
+    return OrderedDict(state)
+
+
+def load_submodule_weights(module: nn.Module,
+                           path: PathLike,
+                           src_prefix: str = '',
+                           strict: bool = True) -> Dict[str, list]:
+    """Load the weights stored under ``src_prefix`` of a checkpoint.
+
+    Keys ``src_prefix + name`` of the checkpoint's state dict are loaded into
+    ``module`` as ``name`` (e.g. ``src_prefix='net.'`` takes the
+    ``MSFAMNet`` weights out of a stage-1 ``MSFAMReconstructor`` checkpoint).
+
+    Args:
+        module: the module receiving the weights.
+        path: checkpoint file (or a glob pattern matching exactly one),
+            read with :func:`load_checkpoint_safe`.
+        src_prefix: key prefix selecting (and stripped from) the weights.
+        strict: if True, every key of ``module`` must be present and no
+            selected checkpoint key may be unused.
+
+    Returns:
+        dict with ``missing_keys`` and ``unexpected_keys`` (both empty when
+        ``strict``).
+
+    Raises:
+        KeyError: no key starts with ``src_prefix``, or (strict) keys are
+            missing/unexpected; the message names the file.
+        RuntimeError: a tensor shape differs (message names the file).
+    """
+    path = resolve_checkpoint_path(path)
+    state = get_state_dict(load_checkpoint_safe(path), path)
+    selected = OrderedDict((k[len(src_prefix):], v) for k, v in state.items()
+                           if k.startswith(src_prefix))
+    if not selected:
+        raise KeyError(
+            f'checkpoint {os.fspath(path)!r} has no weights with prefix '
+            f'{src_prefix!r} (first keys: {list(state)[:5]})')
+    own = module.state_dict()
+    missing = [k for k in own if k not in selected]
+    unexpected = [k for k in selected if k not in own]
+    if strict and (missing or unexpected):
+        raise KeyError(
+            f'checkpoint {os.fspath(path)!r} (prefix {src_prefix!r}) does not '
+            f'match {type(module).__name__}: missing {missing[:5]} '
+            f'({len(missing)}), unexpected {unexpected[:5]} '
+            f'({len(unexpected)})')
+    for k, v in selected.items():
+        if k in own and own[k].shape != v.shape:
+            raise RuntimeError(
+                f'checkpoint {os.fspath(path)!r}: {src_prefix}{k} has shape '
+                f'{tuple(v.shape)}, {type(module).__name__}.{k} expects '
+                f'{tuple(own[k].shape)}')
+    module.load_state_dict(
+        OrderedDict((k, v) for k, v in selected.items() if k in own),
+        strict=False)
+    return dict(missing_keys=missing, unexpected_keys=unexpected)

@@ -1,0 +1,51 @@
+"""Config helpers shared by the tools and tests."""
+from typing import Any
+
+__all__ = ['set_data_root']
+
+_DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _replace(node: Any, root: str) -> int:
+    count = 0
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'data_root' and isinstance(value, str):
+                node[key] = root
+                count += 1
+            else:
+                count += _replace(value, root)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            count += _replace(item, root)
+    return count
+
+
+def set_data_root(cfg, root: str) -> int:
+    """Set every ``data_root`` inside the config's dataloaders to ``root``.
+
+    A config variable such as ``data_root = 'data/'`` is substituted when the
+    file is parsed, so ``--cfg-options data_root=...`` would not reach the
+    (possibly nested, e.g. ``ConcatDataset``) datasets; this does.
+
+    Returns:
+        The number of ``data_root`` fields changed.
+
+    Example:
+        >>> from mmengine.config import Config
+        >>> cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        ...     type='ConcatDataset', datasets=[dict(data_root='data/')]))))
+        >>> set_data_root(cfg, '/datasets/fusion')
+        1
+    """
+    if not isinstance(root, str) or not root:
+        raise ValueError(f'set_data_root: root must be a non-empty path, got '
+                         f'{root!r}')
+    count = 0
+    for name in _DATALOADERS:
+        loader = cfg.get(name)
+        if loader is not None:
+            count += _replace(loader, root)
+    if 'data_root' in cfg:
+        cfg['data_root'] = root
+    return count
