@@ -423,6 +423,20 @@ def test_pull_push_finite_values_and_gradients(shape, fused_kind, sources,
         assert torch.isfinite(w[key]).all(), key
 
 
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_pull_push_half_precision_is_finite(dtype):
+    # Pixels flat in both vis and fused: eps^2 = 1e-12 underflows in half
+    # precision, so without upcasting G would be 0/0 there.
+    vis = torch.zeros(1, 1, 32, 32, dtype=dtype)
+    ir = _smooth_random(32, 32, seed=20).to(dtype)
+    fused = ir.clone()
+    fused[..., :16] = 0
+    fused.requires_grad_(True)
+    value = pull_push_loss(vis, ir, fused, detach_weights=False)
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(fused.grad).all()
+
+
 def test_pull_push_weights_constructed_case():
     vis = _smooth_random(48, 48, seed=10)
     ir = _smooth_random(48, 48, seed=11, scale=8)

@@ -171,6 +171,9 @@ def edge_preservation(source: Tensor,
     if orientation not in ORIENTATIONS:
         raise ValueError(f'{where}: `orientation` must be one of '
                          f'{ORIENTATIONS}, got {orientation!r}')
+    if source.dtype in (torch.float16, torch.bfloat16):
+        # eps^2 = 1e-12 underflows in half precision (0/0 on flat pixels).
+        source, fused = source.float(), fused.float()
     g_a, alpha_a = edge_strength_orientation(
         *sobel_gradients(source, sobel_padding), eps)
     g_f, alpha_f = edge_strength_orientation(
