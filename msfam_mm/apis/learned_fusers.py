@@ -81,6 +81,18 @@ def nestfuse_attention_fusion(f1: torch.Tensor, f2: torch.Tensor,
                   + nestfuse_channel_fusion(f1, f2))
 
 
+class _FullPrecision(torch.nn.Module):
+    """Runs the wrapped module in fp32 even under autocast."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            return self.module(x.float())
+
+
 class _NetFuser(BaseFuser):
     """Shared part of the fusers that run an MSFAMNet."""
 
@@ -108,6 +120,13 @@ class _NetFuser(BaseFuser):
             self.net = self.net.to(memory_format=torch.channels_last)
         for p in self.net.parameters():
             p.requires_grad_(False)
+        # The output is min-max stretched (Section 4.1): a random or weakly
+        # contrasted output spans a small value range that bf16/fp16 rounding
+        # of the last layer's result would turn into a few visible grey
+        # levels. The 1x1 output conv costs nothing, so it stays in fp32.
+        out_conv = getattr(self.net.decoder, 'out_conv', None)
+        if self.precision != 'fp32' and isinstance(out_conv, torch.nn.Module):
+            self.net.decoder.out_conv = _FullPrecision(out_conv)
         self._sha256: Optional[str] = None
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,180 @@
+"""Learned fusers (msfam, nestfuse) built from config + checkpoint, the
+FusionInferencer, precision options and tools/fuse.py.
+
+No trained weights are shipped yet: every test builds the network from a
+config with random initialisation and saves a checkpoint into tmp_path.
+Tiny widths keep them fast; one test runs the paper config itself on a
+small real crop.
+"""
+import shutil
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from msfam_mm.apis import FusionInferencer, build_fuser
+from msfam_mm.apis.base_fuser import tensor_to_uint8
+from msfam_mm.apis.model_loading import build_msfam_net
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / 'tools'))
+
+TINY_NET = "dict(type='MSFAMNet', stem_channels=4, widths=(8, 8, 8, 8))"
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    """Tiny stage-1/2 configs and random-init checkpoints of both kinds."""
+    d = tmp_path_factory.mktemp('tiny_msfam')
+    (d / 'stage2.py').write_text(
+        f"model = dict(type='MSFAMFusion', net={TINY_NET},\n"
+        "             classifier=dict(type='SemanticConstraintClassifier'))\n")
+    (d / 'stage1.py').write_text(
+        f"model = dict(type='MSFAMReconstructor', net={TINY_NET[:-1]}, "
+        "with_fusion=False))\n")
+    torch.manual_seed(0)
+    net = build_msfam_net(str(d / 'stage2.py')).eval()
+    state = {f'net.{k}': v for k, v in net.state_dict().items()}
+    state['classifier.fc.weight'] = torch.zeros(2, 3)  # ignored by inference
+    torch.save(dict(meta=dict(epoch=20), state_dict=state), d / 'mm.pth')
+    torch.save({k: v.half() for k, v in net.state_dict().items()},
+               d / 'bare_fp16.pth')
+    s1 = {f'net.{k}': v for k, v in net.state_dict().items()
+          if not k.startswith('fusion_blocks')}
+    torch.save(dict(state_dict=s1), d / 'stage1.pth')
+    return dict(dir=d, net=net, stage2=str(d / 'stage2.py'),
+                stage1=str(d / 'stage1.py'), mm=str(d / 'mm.pth'),
+                fp16=str(d / 'bare_fp16.pth'), s1=str(d / 'stage1.pth'))
+
+
+def _pair(kaist_sample, frame='set07/V002/I01379', ext='jpg', crop=None):
+    s, v, i = frame.split('/')
+    root = kaist_sample / 'images' / s / v
+    vis = cv2.imread(str(root / 'visible' / f'{i}.{ext}'), cv2.IMREAD_COLOR)
+    ir = cv2.imread(str(root / 'lwir' / f'{i}.{ext}'), cv2.IMREAD_UNCHANGED)
+    if crop:
+        vis, ir = vis[:crop[0], :crop[1]], ir[:crop[0], :crop[1]]
+    return np.ascontiguousarray(vis), np.ascontiguousarray(ir)
+
+
+def test_msfam_fuser_matches_network_forward(tiny, kaist_sample):
+    vis, ir = _pair(kaist_sample, crop=(93, 121))  # odd size: pads inside
+    fused = FusionInferencer(tiny['stage2'], tiny['mm'], device='cpu')(
+        vis, ir)
+    assert fused.shape == (93, 121) and fused.dtype == np.uint8
+    v = torch.from_numpy(cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY))[None, None]
+    i = torch.from_numpy(cv2.cvtColor(ir, cv2.COLOR_BGR2GRAY))[None, None]
+    with torch.no_grad():
+        ref = tiny['net'](v.float() / 255, i.float() / 255)
+    expected = tensor_to_uint8(ref, 'minmax')[0, 0].numpy()
+    assert np.abs(fused.astype(int) - expected).max() <= 1
+    # Section 4.1: min-max normalised to the full 0..255 range
+    assert fused.min() == 0 and fused.max() == 255
+
+
+def test_bare_fp16_state_dict_loads(tiny, kaist_sample):
+    vis, ir = _pair(kaist_sample, crop=(64, 80))
+    a = FusionInferencer(tiny['stage2'], tiny['mm'])(vis, ir).astype(int)
+    b = FusionInferencer(tiny['stage2'], tiny['fp16'])(vis, ir).astype(int)
+    # weights rounded to fp16 change the output only slightly
+    assert np.mean(np.abs(a - b)) < 2.0
+
+
+def test_checkpoint_mismatch_is_reported(tiny, tmp_path):
+    with pytest.raises(KeyError, match='fusion_blocks'):
+        build_fuser('msfam', config=tiny['stage2'], checkpoint=tiny['s1'])
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        build_fuser('msfam', config=tiny['stage2'],
+                    checkpoint=str(tmp_path / 'missing.pth'))
+    # a checkpoint that would need code execution is refused
+    evil = tmp_path / 'evil.pth'
+    torch.save(dict(state_dict={}, obj=Path('x')), evil)
+    with pytest.raises(RuntimeError, match='weights_only'):
+        build_fuser('msfam', config=tiny['stage2'], checkpoint=str(evil))
+
+
+def test_nestfuse_strategy_on_stage1_checkpoint(tiny, kaist_sample):
+    vis, ir = _pair(kaist_sample, crop=(77, 59))
+    fuser = build_fuser('nestfuse', config=tiny['stage1'],
+                        checkpoint=tiny['s1'])
+    out = fuser(vis, ir)
+    assert out.shape == (77, 59) and out.dtype == np.uint8
+    # fusing an image with itself: the strategy's weights sum to one, so
+    # the features pass unchanged and the result is the reconstruction
+    grey = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
+    same = fuser(grey, grey)
+    with torch.no_grad():
+        rec = tiny['net'].reconstruct(
+            torch.from_numpy(grey)[None, None].float() / 255)
+    assert np.abs(same.astype(int) - tensor_to_uint8(
+        rec, 'minmax')[0, 0].numpy()).max() <= 1
+    # the paper's stage-2 weights can feed it too (fusion blocks ignored)
+    build_fuser('nestfuse', config=tiny['stage2'], checkpoint=tiny['mm'])
+
+
+def test_colour_mode_and_batches(tiny, kaist_sample):
+    inf = FusionInferencer(tiny['stage2'], tiny['mm'], color=True)
+    vis, ir = _pair(kaist_sample, crop=(48, 64))
+    out = inf(vis, ir)
+    assert out.shape == (48, 64, 3)
+    vis2, ir2 = _pair(kaist_sample, 'set06/V001/I00459', 'png', (40, 56))
+    outs = inf([vis, vis2], [ir, ir2])
+    assert [o.shape for o in outs] == [(48, 64, 3), (40, 56, 3)]
+    assert np.array_equal(outs[0], out)
+
+
+def test_bf16_autocast_close_to_fp32(tiny, kaist_sample):
+    vis, ir = _pair(kaist_sample, crop=(64, 80))
+    a = FusionInferencer(tiny['stage2'], tiny['mm'])(vis, ir).astype(int)
+    b = FusionInferencer(tiny['stage2'], tiny['mm'], precision='bf16',
+                         channels_last=True)(vis, ir).astype(int)
+    assert a.shape == b.shape
+    assert np.mean(np.abs(a - b)) < 4.0
+
+
+def test_paper_config_random_init(tmp_path, tno42):
+    """configs/msfam_stage2.py itself, on a small real TNO crop."""
+    torch.manual_seed(0)
+    cfg = str(REPO / 'configs' / 'msfam_stage2.py')
+    net = build_msfam_net(cfg)
+    assert len(net.fusion_blocks) == 4
+    ckpt = tmp_path / 'stage2_random.pth'
+    torch.save(dict(state_dict={f'net.{k}': v for k, v in
+                                net.state_dict().items()}), ckpt)
+    vis = cv2.imread(str(tno42 / 'vi' / '01.png'), cv2.IMREAD_UNCHANGED)
+    ir = cv2.imread(str(tno42 / 'ir' / '01.png'), cv2.IMREAD_UNCHANGED)
+    vis, ir = vis[:45, :61], ir[:45, :61]
+    out = FusionInferencer(cfg, str(ckpt))(vis, ir)
+    assert out.shape == (45, 61)
+
+
+def test_fuse_tool_on_folders(tmp_path, tno42, capsys):
+    import fuse
+    vis_dir, ir_dir = tmp_path / 'vi', tmp_path / 'ir'
+    vis_dir.mkdir()
+    ir_dir.mkdir()
+    for name in ('01.png', '02.png', '03.png'):
+        shutil.copy(tno42 / 'vi' / name, vis_dir / name)
+        shutil.copy(tno42 / 'ir' / name, ir_dir / name)
+    (ir_dir / '03.png').unlink()  # missing counterpart
+    out = tmp_path / 'out'
+    argv = ['--vis', str(vis_dir), '--ir', str(ir_dir), '--out', str(out),
+            '--method', 'laplacian', '--workers', '0', '--no-progress']
+    assert fuse.main(argv) == 1
+    err = capsys.readouterr().err
+    assert 'FAILED 03' in err and str(ir_dir / '03') in err
+    for name in ('01.png', '02.png'):
+        fused = cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)
+        src = cv2.imread(str(tno42 / 'vi' / name), cv2.IMREAD_UNCHANGED)
+        assert fused.shape == src.shape[:2]
+    assert not (out / '03.png').exists()
+    assert (out / 'manifest.json').is_file()
+    # rerun: nothing left to do but the failure is still reported
+    assert fuse.main(argv) == 1
+    assert '0 fused, 2 already done, 1 failed' in capsys.readouterr().err
+    # other settings into the same folder are refused
+    assert fuse.main(argv[:-4] + ['average', '--no-progress']) == 2
+    assert 'other settings' in capsys.readouterr().err
