@@ -13,7 +13,7 @@ from .information import entropy, mutual_information
 from .psnr import mse, psnr
 from .qabf import qabf, qabf_components
 from .ssim import ms_ssim_index, ssim_and_ms_ssim, ssim_index
-from .vif import vif_p
+from .vif import vif_p, vif_p_multi
 from ._utils import corr2, to_gray_uint8
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     'ALL_METRICS', 'PAIRWISE_METRICS', 'SINGLE_METRICS', 'PAPER_METRICS',
     'CONVENTIONS', 'entropy', 'mutual_information', 'standard_deviation',
     'spatial_frequency', 'average_gradient', 'correlation_coefficient',
-    'scd', 'corr2', 'vif_p', 'qabf', 'qabf_components', 'ssim_index',
+    'scd', 'corr2', 'vif_p', 'vif_p_multi', 'qabf', 'qabf_components',
+    'ssim_index',
     'ms_ssim_index', 'ssim_and_ms_ssim', 'mse', 'psnr', 'to_gray_uint8',
 ]

@@ -38,7 +38,7 @@ from .information import entropy, mutual_information
 from .psnr import mse, psnr_from_mse
 from .qabf import qabf_components
 from .ssim import ssim_and_ms_ssim
-from .vif import vif_p
+from .vif import vif_p_multi
 
 #: No-reference metrics (of the fused image alone).
 SINGLE_METRICS = ('EN', 'SD', 'SF', 'AG')
@@ -105,7 +105,7 @@ def _cc(f, v, i, cache):
 
 
 def _vif(f, v, i, cache):
-    a, b = vif_p(v, f), vif_p(i, f)
+    a, b = vif_p_multi([v, i], f)
     return a, b, a + b
 
 
@@ -121,7 +121,8 @@ def _ssim_both(f, v, i, cache):
     # SSIM and MS-SSIM share their full-resolution statistics.
     if 'ssim' not in cache:
         ms = cache['want_ms_ssim']
-        cache['ssim'] = (ssim_and_ms_ssim(f, v, ms), ssim_and_ms_ssim(f, i, ms))
+        cache['ssim'] = (ssim_and_ms_ssim(f, v, ms),
+                         ssim_and_ms_ssim(f, i, ms))
     return cache['ssim']
 
 
@@ -171,8 +172,9 @@ def evaluate_fusion(fused: np.ndarray, vis: np.ndarray, ir: np.ndarray,
 
     Example:
         >>> x = np.arange(256, dtype=np.uint8).reshape(16, 16)
-        >>> evaluate_fusion(x, x, x, metrics='EN,MI,CC')
-        {'EN': 8.0, 'MI': 16.0, 'MI_V': 8.0, 'MI_I': 8.0, 'CC': 1.0, 'CC_V': 1.0, 'CC_I': 1.0}
+        >>> out = evaluate_fusion(x, x, x, metrics='EN,MI,CC')
+        >>> out['EN'], out['MI'], out['MI_V'], out['CC']
+        (8.0, 16.0, 8.0, 1.0)
     """
     if convention not in CONVENTIONS:
         raise ValueError(f'unknown convention {convention!r}; choose from '

@@ -40,45 +40,61 @@ def vif_p(ref: np.ndarray, dist: np.ndarray) -> float:
         >>> round(vif_p(x, x), 6)
         1.0
     """
-    r = as_float(to_gray_uint8(ref, 'ref'))
-    d = as_float(to_gray_uint8(dist, 'dist'))
-    if r.shape != d.shape:
-        raise ValueError(f'vif_p: shapes differ, ref is {r.shape} and dist '
-                         f'is {d.shape}')
-    num = 0.0
-    den = 0.0
+    return vif_p_multi([ref], dist)[0]
+
+
+def _pyramid_stats(img: np.ndarray, with_moments: bool):
+    """Per scale: (image at that scale, window, local mean, local variance)."""
+    out = []
+    x = img
     for scale in range(1, NUM_SCALES + 1):
         n = 2 ** (NUM_SCALES - scale + 1) + 1
         win = gaussian_kernel_1d(n, n / 5.0)
         if scale > 1:
-            r = filter_valid(r, win)[::2, ::2]
-            d = filter_valid(d, win)[::2, ::2]
-        if r.size == 0:
+            x = filter_valid(x, win)[::2, ::2]
+        mu = filter_valid(x, win)
+        if mu.size == 0:
             break  # image exhausted: MATLAB sums over empty matrices (0)
-        mu1 = filter_valid(r, win)
-        if mu1.size == 0:
-            break
-        mu2 = filter_valid(d, win)
-        s1 = np.maximum(filter_valid(r * r, win) - mu1 * mu1, 0.0)
-        s2 = np.maximum(filter_valid(d * d, win) - mu2 * mu2, 0.0)
-        s12 = filter_valid(r * d, win) - mu1 * mu2
+        var = None
+        if with_moments:
+            var = np.maximum(filter_valid(x * x, win) - mu * mu, 0.0)
+        out.append((x, win, mu, var))
+    return out
 
-        g = s12 / (s1 + _EPS)
-        sv = s2 - g * s12
-        flat_r = s1 < _EPS
-        g[flat_r] = 0.0
-        sv[flat_r] = s2[flat_r]
-        s1[flat_r] = 0.0
-        flat_d = s2 < _EPS
-        g[flat_d] = 0.0
-        sv[flat_d] = 0.0
-        neg = g < 0
-        sv[neg] = s2[neg]
-        g[neg] = 0.0
-        sv = np.maximum(sv, _EPS)
 
-        num += float(np.sum(np.log10(1.0 + g * g * s1 / (sv + SIGMA_NSQ))))
-        den += float(np.sum(np.log10(1.0 + s1 / SIGMA_NSQ)))
-    if den == 0.0:
-        return 0.0
-    return num / den
+def vif_p_multi(refs, dist: np.ndarray):
+    """``[vif_p(r, dist) for r in refs]``, computing the statistics of
+    ``dist`` once (the fused image is shared by both sources)."""
+    d = as_float(to_gray_uint8(dist, 'dist'))
+    refs = [as_float(to_gray_uint8(r, 'ref')) for r in refs]
+    for r in refs:
+        if r.shape != d.shape:
+            raise ValueError(f'vif_p: shapes differ, ref is {r.shape} and '
+                             f'dist is {d.shape}')
+    d_stats = _pyramid_stats(d, True)
+    values = []
+    for r in refs:
+        num = 0.0
+        den = 0.0
+        for (dx, win, mu2, s2), (rx, _, mu1, s1) in zip(
+                d_stats, _pyramid_stats(r, True)):
+            s12 = filter_valid(rx * dx, win) - mu1 * mu2
+            s1 = s1.copy()
+            g = s12 / (s1 + _EPS)
+            sv = s2 - g * s12
+            flat_r = s1 < _EPS
+            g[flat_r] = 0.0
+            sv[flat_r] = s2[flat_r]
+            s1[flat_r] = 0.0
+            flat_d = s2 < _EPS
+            g[flat_d] = 0.0
+            sv[flat_d] = 0.0
+            neg = g < 0
+            sv[neg] = s2[neg]
+            g[neg] = 0.0
+            np.maximum(sv, _EPS, out=sv)
+            num += float(np.sum(np.log10(1.0 + g * g * s1
+                                         / (sv + SIGMA_NSQ))))
+            den += float(np.sum(np.log10(1.0 + s1 / SIGMA_NSQ)))
+        values.append(num / den if den > 0 else 0.0)
+    return values
