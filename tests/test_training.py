@@ -1,0 +1,331 @@
+"""The three MSFAM trainings on mmengine, on real TNO/RoadScene pairs.
+
+Configs keep the paper's defaults; the tests shrink them (64x64 crops,
+batch 2, a few iterations, no dataloader workers) through the same config
+system users override with --cfg-options.
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+import uuid
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.runner import Runner
+
+import msfam_mm  # noqa: F401  (registers everything)
+from msfam_mm.engine import FreezeCheckHook
+from msfam_mm.registry import DATASETS, MODELS
+from msfam_mm.utils import load_checkpoint_safe, set_data_root
+
+CROP = (64, 64)
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _walk(item)
+
+
+def fast_cfg(repo_root, name, work_dir, data_root, max_iters=2):
+    """The real config, shrunk for a seconds-long CPU run."""
+    cfg = Config.fromfile(str(repo_root / 'configs' / f'{name}.py'))
+    set_data_root(cfg, str(data_root))
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = f'{name}_{uuid.uuid4().hex[:8]}'
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                         val_interval=max_iters)
+    cfg.train_dataloader.batch_size = 2
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if loader:
+            loader.num_workers = 0
+            loader.persistent_workers = False
+    for node in _walk(cfg._cfg_dict):
+        if node.get('type') == 'PairedRandomCrop':
+            node['crop_size'] = CROP
+    for key in ('val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        ds = loader.dataset
+        if ds.type == 'ConcatDataset':
+            ds.datasets = [dict(d, indices=2) for d in ds.datasets]
+        else:
+            ds.indices = 2
+            # full-size validation images take long on CPU: crop them too
+            keys = ds.pipeline[0]['keys']
+            if not any(t['type'] == 'PairedRandomCrop' for t in ds.pipeline):
+                ds.pipeline.insert(
+                    1, dict(type='PairedRandomCrop', crop_size=CROP,
+                            keys=keys))
+    cfg.default_hooks.checkpoint.interval = max_iters
+    cfg.default_hooks.checkpoint.by_epoch = False
+    cfg.default_hooks.logger.interval = 1
+    cfg.log_processor = dict(by_epoch=False)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory, tno42, tno42_fusions, roadscene221):
+    root = tmp_path_factory.mktemp('data')
+    (root / 'tno42').symlink_to(tno42)
+    (root / 'roadscene221').symlink_to(roadscene221)
+    (root / 'tno42_published_fusions').symlink_to(tno42_fusions)
+    return root
+
+
+@pytest.fixture(scope='module')
+def stage1_ckpt(repo_root, data_root, tmp_path_factory):
+    work = tmp_path_factory.mktemp('stage1')
+    runner = Runner.from_cfg(
+        fast_cfg(repo_root, 'msfam_stage1', work, data_root))
+    runner.train()
+    assert runner.iter == 2
+    loss = runner.message_hub.get_scalar('train/loss_rec').current()
+    assert torch.isfinite(torch.tensor(loss))
+    return work / 'iter_2.pth'
+
+
+@pytest.fixture(scope='module')
+def classifier_ckpt(repo_root, data_root, tmp_path_factory):
+    work = tmp_path_factory.mktemp('constraint')
+    runner = Runner.from_cfg(
+        fast_cfg(repo_root, 'msfam_constraint', work, data_root))
+    runner.train()
+    assert runner.iter == 2
+    acc = runner.message_hub.get_scalar('val/constraint/accuracy').current()
+    assert 0. <= acc <= 100.
+    best = [f for f in os.listdir(work) if f.startswith('best_constraint')]
+    assert len(best) == 1
+    return work / best[0]
+
+
+def stage2_cfg(repo_root, work, data_root, stage1_ckpt, classifier_ckpt,
+               max_iters=2):
+    cfg = fast_cfg(repo_root, 'msfam_stage2', work, data_root, max_iters)
+    cfg.model.stage1_checkpoint = str(stage1_ckpt)
+    cfg.model.classifier_checkpoint = str(
+        classifier_ckpt.parent / 'best_constraint_accuracy_*.pth')
+    return cfg
+
+
+def _real_pair_batch(cfg, n=2):
+    ds = DATASETS.build(cfg.train_dataloader.dataset)
+    items = [ds[i] for i in range(n)]
+    return dict(inputs=dict(vis=[it['inputs']['vis'] for it in items],
+                            ir=[it['inputs']['ir'] for it in items]),
+                data_samples=[it['data_samples'] for it in items])
+
+
+# ----------------------------------------------------- stage-2 optimizer --
+def test_decoder_lr_is_half_base_and_frozen_parts_excluded(repo_root,
+                                                           data_root):
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'msfam_stage2.py'))
+    cfg.model.stage1_checkpoint = cfg.model.classifier_checkpoint = None
+    model = MODELS.build(cfg.model)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    base = cfg.optim_wrapper.optimizer.lr
+    assert base == 1e-4  # Section 4.1
+    lr_of = {}
+    for group in optim.optimizer.param_groups:
+        for p in group['params']:
+            lr_of[id(p)] = group['lr']
+    seen = set()
+    for name, p in model.named_parameters():
+        if name.startswith('net.decoder.'):
+            assert lr_of[id(p)] == pytest.approx(0.5 * base), name
+            seen.add('decoder')
+        elif name.startswith('net.fusion_blocks.'):
+            assert lr_of[id(p)] == pytest.approx(base), name
+            assert p.requires_grad
+            seen.add('fusion')
+        else:
+            assert name.startswith(('net.encoder.', 'classifier.')), name
+            assert not p.requires_grad, name
+            seen.add('frozen')
+    assert seen == {'decoder', 'fusion', 'frozen'}
+
+
+def test_frozen_parameters_receive_no_update(repo_root, data_root):
+    cfg = fast_cfg(repo_root, 'msfam_stage2', data_root / 'unused',
+                   data_root)
+    cfg.model.stage1_checkpoint = cfg.model.classifier_checkpoint = None
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.train()
+    assert not model.classifier.training
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    batch = _real_pair_batch(cfg)
+    losses = model.train_step(batch, optim)
+    assert set(losses) >= {'loss_l1', 'loss_constraint', 'loss_pull_push'}
+    changed = {k for k, v in model.named_parameters()
+               if not torch.equal(v, before[k])}
+    assert not any(k.startswith(('net.encoder.', 'classifier.'))
+                   for k in changed)
+    assert any(k.startswith('net.decoder.') for k in changed)
+    assert any(k.startswith('net.fusion_blocks.') for k in changed)
+
+
+class _FakeRunner:
+    def __init__(self, model):
+        self.model = model
+        self.iter = 0
+
+
+def test_freeze_check_hook_fails_loudly(repo_root):
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'msfam_stage2.py'))
+    cfg.model.stage1_checkpoint = cfg.model.classifier_checkpoint = None
+    model = MODELS.build(cfg.model)
+    hook = FreezeCheckHook()
+    runner = _FakeRunner(model)
+    hook.before_train(runner)
+    model.classifier.train()
+    hook.before_train_iter(runner, 0)
+    assert not model.classifier.training  # put back into eval mode
+    hook.after_train_iter(runner, 0)  # nothing changed: passes
+    with torch.no_grad():
+        next(model.net.encoder.parameters()).add_(1.)
+    with pytest.raises(RuntimeError, match='net.encoder.*changed'):
+        hook.after_train_iter(runner, 0)
+    next(model.classifier.parameters()).requires_grad_(True)
+    with pytest.raises(RuntimeError, match='classifier.*requires_grad'):
+        hook.before_train_iter(runner, 0)
+    with pytest.raises(AttributeError, match='no submodule'):
+        FreezeCheckHook(frozen_modules=('net.nope', )).before_train(runner)
+
+
+# ------------------------------------------------ the three trainings --
+def test_stage1_config_trains_on_real_images(stage1_ckpt):
+    state = load_checkpoint_safe(stage1_ckpt)['state_dict']
+    assert any(k.startswith('net.encoder.') for k in state)
+    assert any(k.startswith('net.decoder.') for k in state)
+    assert not any(k.startswith('net.fusion_blocks.') for k in state)
+
+
+def test_constraint_config_trains_on_real_images(classifier_ckpt):
+    state = load_checkpoint_safe(classifier_ckpt)['state_dict']
+    assert state and all(k.startswith('classifier.') for k in state)
+
+
+def test_stage2_config_trains_from_both_checkpoints(
+        repo_root, data_root, stage1_ckpt, classifier_ckpt, tmp_path):
+    cfg = stage2_cfg(repo_root, tmp_path, data_root, stage1_ckpt,
+                     classifier_ckpt)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 2
+    model = runner.model
+    s1 = load_checkpoint_safe(stage1_ckpt)['state_dict']
+    cls = load_checkpoint_safe(classifier_ckpt)['state_dict']
+    own = model.state_dict()
+    # frozen parts still hold exactly the loaded weights after training
+    for k, v in s1.items():
+        if k.startswith('net.encoder.'):
+            assert torch.equal(own[k], v), k
+    for k, v in cls.items():
+        assert torch.equal(own[k], v), k
+    # the decoder started from stage 1 and was fine-tuned
+    assert any(not torch.equal(own[k], v) for k, v in s1.items()
+               if k.startswith('net.decoder.'))
+    assert not model.classifier.training
+    hub = runner.message_hub
+    for term in ('loss_l1', 'loss_constraint', 'loss_pull_push'):
+        assert torch.isfinite(torch.tensor(
+            hub.get_scalar(f'train/{term}').current()))
+    assert 0. <= hub.get_scalar('val/fusion/MS_SSIM').current() <= 1.
+    best = [f for f in os.listdir(tmp_path) if f.startswith('best_fusion')]
+    assert len(best) == 1
+    saved = load_checkpoint_safe(tmp_path / best[0])['state_dict']
+    assert any(k.startswith('net.fusion_blocks.') for k in saved)
+    assert any(k.startswith('classifier.') for k in saved)
+
+
+def test_stage2_rejects_mismatched_stage1_checkpoint(
+        repo_root, classifier_ckpt):
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'msfam_stage2.py'))
+    cfg.model.stage1_checkpoint = str(classifier_ckpt)  # wrong file
+    cfg.model.classifier_checkpoint = None
+    model = MODELS.build(cfg.model)
+    with pytest.raises(KeyError, match='no weights with prefix'):
+        model.init_weights()
+
+
+@pytest.mark.slow
+def test_tools_test_runs_the_test_loop(repo_root, data_root, stage1_ckpt,
+                                       classifier_ckpt, tmp_path):
+    cfg = stage2_cfg(repo_root, tmp_path / 'train', data_root, stage1_ckpt,
+                     classifier_ckpt)
+    Runner.from_cfg(cfg).train()
+    cfg_file = tmp_path / 'stage2_fast.py'
+    cfg.dump(str(cfg_file))
+    out = subprocess.run(
+        [sys.executable, str(repo_root / 'tools' / 'test.py'), str(cfg_file),
+         str(tmp_path / 'train' / 'iter_2.pth'), '--work-dir',
+         str(tmp_path / 'test')],
+        cwd=repo_root, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert 'fusion/MS_SSIM' in out.stdout
+
+
+@pytest.mark.slow
+def test_two_process_gloo_stage2(repo_root, data_root, stage1_ckpt,
+                                 classifier_ckpt, tmp_path):
+    cfg = stage2_cfg(repo_root, tmp_path / 'work', data_root, stage1_ckpt,
+                     classifier_ckpt)
+    cfg_file = tmp_path / 'stage2_dist.py'
+    cfg.dump(str(cfg_file))
+    port = str(29500 + os.getpid() % 1000)
+    env = dict(os.environ, OMP_NUM_THREADS='1', MASTER_PORT=port,
+               PYTHON=sys.executable)
+    out = subprocess.run(
+        ['bash', str(repo_root / 'tools' / 'dist_train.sh'), str(cfg_file),
+         '2'], cwd=repo_root, capture_output=True, text=True, timeout=900,
+        env=env)
+    log = out.stdout[-4000:] + out.stderr[-4000:]
+    assert out.returncode == 0, log
+    assert 'Iter(train) [2/2]' in out.stdout + out.stderr, log
+    assert osp.isfile(tmp_path / 'work' / 'iter_2.pth')
+    state = load_checkpoint_safe(tmp_path / 'work' / 'iter_2.pth')
+    assert any(k.startswith('net.fusion_blocks.')
+               for k in state['state_dict'])
+
+
+def test_autocast_optim_wrapper_runs_bf16_on_cpu():
+    """--amp on CPU: the forward pass runs in bfloat16, the step in fp32."""
+    from mmengine.model import BaseModel
+
+    seen = {}
+
+    class Tiny(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 1)
+
+        def forward(self, inputs, data_samples=None, mode='loss'):
+            out = self.fc(inputs)
+            seen['dtype'] = out.dtype
+            return dict(loss=out.float().pow(2).mean())
+
+    model = Tiny()
+    optim = build_optim_wrapper(model, dict(
+        type='AutocastOptimWrapper', dtype='bfloat16',
+        optimizer=dict(type='Adam', lr=1e-2)))
+    before = model.fc.weight.detach().clone()
+    model.train_step(dict(inputs=torch.rand(8, 4)), optim)
+    assert seen['dtype'] == torch.bfloat16
+    assert model.fc.weight.dtype == torch.float32
+    assert not torch.equal(model.fc.weight, before)
+    with pytest.raises(ValueError, match='bfloat16'):
+        build_optim_wrapper(model, dict(
+            type='AutocastOptimWrapper', dtype='float32',
+            optimizer=dict(type='Adam', lr=1e-2)))
