@@ -242,3 +242,11 @@ def test_classifier_accuracy_metric():
     assert metric.compute_metrics(metric.results)['accuracy'] == 75.0
     with pytest.raises(ValueError, match='gt_label'):
         metric.process({}, [dict(pred_score=scores[0], gt_label=None)])
+
+
+def test_center_crop_is_deterministic():
+    img = np.arange(100 * 120, dtype=np.int32).reshape(100, 120)
+    crop = PairedRandomCrop(crop_size=(20, 40), keys=('img', ), center=True)
+    out = crop(dict(img=img.copy()))
+    assert out['crop_bbox'] == (40, 40, 80, 60)
+    np.testing.assert_array_equal(out['img'], img[40:60, 40:80])

@@ -26,16 +26,19 @@ rule_train_pipeline = [
     dict(type='RandomRuleFusion', keys=('vis', 'ir'), out_key='img'),
     dict(type='PackFusionInputs', keys=('img', )),
 ]
-# validation: the same fixed-size crops (the classifier sees 320x256 inputs
-# in stage 2 as well), so batches can be stacked
+# validation: central crops of the training size (the classifier sees
+# 320x256 inputs in stage 2 as well), so batches can be stacked; the fusion
+# rule of the on-the-fly fused images is still drawn at random
 single_test_pipeline = [
     dict(type='LoadGreyImage', keys=('img', )),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('img', )),
+    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('img', ),
+         center=True),
     dict(type='PackFusionInputs', keys=('img', )),
 ]
 rule_test_pipeline = [
     dict(type='LoadGreyImage', keys=('vis', 'ir')),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('vis', 'ir')),
+    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('vis', 'ir'),
+         center=True),
     dict(type='RandomRuleFusion', keys=('vis', 'ir'), out_key='img'),
     dict(type='PackFusionInputs', keys=('img', )),
 ]

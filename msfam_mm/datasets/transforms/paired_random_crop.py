@@ -23,6 +23,8 @@ class PairedRandomCrop:
         crop_size: (height, width) of the crop.
         keys: images to crop identically, each a (H, W) array.
         pad_mode: ``numpy.pad`` mode used when an image is too small.
+        center: take the central window instead of a random one
+            (deterministic validation crops).
 
     Adds ``img_shape`` (the crop size) and ``crop_bbox`` (x1, y1, x2, y2 in
     the padded image).
@@ -38,7 +40,8 @@ class PairedRandomCrop:
     def __init__(self,
                  crop_size: Tuple[int, int] = (256, 320),
                  keys: Sequence[str] = ('vis', 'ir'),
-                 pad_mode: str = 'reflect') -> None:
+                 pad_mode: str = 'reflect',
+                 center: bool = False) -> None:
         if (len(crop_size) != 2 or
                 any(int(s) != s or s < 1 for s in crop_size)):
             raise ValueError(f'PairedRandomCrop: crop_size must be two '
@@ -49,6 +52,7 @@ class PairedRandomCrop:
         self.crop_size = (int(crop_size[0]), int(crop_size[1]))
         self.keys = tuple(keys)
         self.pad_mode = pad_mode
+        self.center = center
 
     def __call__(self, results: dict) -> dict:
         return self.transform(results)
@@ -68,8 +72,11 @@ class PairedRandomCrop:
                 pad = [(0, pad_h), (0, pad_w)] + [(0, 0)] * (img.ndim - 2)
                 results[k] = np.pad(img, pad, mode=self.pad_mode)
             h, w = h + pad_h, w + pad_w
-        y1 = np.random.randint(0, h - ch + 1)
-        x1 = np.random.randint(0, w - cw + 1)
+        if self.center:
+            y1, x1 = (h - ch) // 2, (w - cw) // 2
+        else:
+            y1 = np.random.randint(0, h - ch + 1)
+            x1 = np.random.randint(0, w - cw + 1)
         for k in self.keys:
             results[k] = np.ascontiguousarray(
                 results[k][y1:y1 + ch, x1:x1 + cw])
@@ -79,4 +86,5 @@ class PairedRandomCrop:
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(crop_size={self.crop_size}, '
-                f'keys={self.keys}, pad_mode={self.pad_mode!r})')
+                f'keys={self.keys}, pad_mode={self.pad_mode!r}, '
+                f'center={self.center})')
