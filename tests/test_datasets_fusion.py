@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 
 from msfam_mm.datasets.fusion import (PairedFusionDataset,
                                       PublishedFusionDataset,
@@ -18,6 +19,10 @@ from msfam_mm.datasets.transforms import (LoadGreyImage, PackFusionInputs,
 from msfam_mm.evaluation.classification import (ClassifierAccuracyMetric,
                                                 multilabel_accuracy)
 from msfam_mm.models.data_preprocessors import FusionDataPreprocessor
+
+# msfam_mm registers into MMDetection's registries: build configs (pipelines,
+# data preprocessors, optim wrappers) in the 'mmdet' scope as the Runner does
+init_default_scope('mmdet')
 
 PAIR_PIPELINE = [
     dict(type='LoadGreyImage', keys=('vis', 'ir')),

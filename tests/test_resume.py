@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
@@ -15,6 +16,10 @@ from mmengine.runner import Runner
 
 import msfam_mm  # noqa: F401  (allow-lists mmengine's checkpoint globals)
 from msfam_mm.utils import load_checkpoint_safe, set_data_root
+
+# msfam_mm registers into MMDetection's registries: build configs (pipelines,
+# data preprocessors, optim wrappers) in the 'mmdet' scope as the Runner does
+init_default_scope('mmdet')
 
 
 class _Shell:

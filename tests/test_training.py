@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
@@ -20,6 +21,10 @@ import msfam_mm  # noqa: F401  (registers everything)
 from msfam_mm.engine import FreezeCheckHook
 from msfam_mm.registry import DATASETS, MODELS
 from msfam_mm.utils import load_checkpoint_safe, set_data_root
+
+# msfam_mm registers into MMDetection's registries: build configs (pipelines,
+# data preprocessors, optim wrappers) in the 'mmdet' scope as the Runner does
+init_default_scope('mmdet')
 
 CROP = (64, 64)
 

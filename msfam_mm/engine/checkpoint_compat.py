@@ -63,7 +63,9 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
 
 def mmengine_safe_globals() -> List[Any]:
     """The allow-list entries (objects or ``(object, pickled_name)`` pairs)."""
-    multiarray = np._core.multiarray  # numpy >= 2 module path
+    # numpy >= 2 module path (numpy 1.x: np.core)
+    core = getattr(np, '_core', None) or np.core
+    multiarray = core.multiarray
     entries: List[Any] = [
         HistoryBuffer,
         np.ndarray,
