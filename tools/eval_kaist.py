@@ -11,7 +11,8 @@ codebases can thus be scored the same way. See docs/kaist.md.
 Usage:
     python tools/eval_kaist.py --ann test-all-20.json --det dets.json
     python tools/eval_kaist.py --ann KAIST_ROOT \
-        --image-set imageSets/test-all-20.txt --det dets.json [--json-out r.json]
+        --image-set imageSets/test-all-20.txt --det dets.json \
+        [--json-out r.json]
 """
 import argparse
 import json
@@ -20,6 +21,12 @@ import os
 import os.path as osp
 import sys
 import tempfile
+
+
+# Runnable from a checkout without installing msfam_mm (tools/ is no package).
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
 
 
 def parse_args(argv=None):

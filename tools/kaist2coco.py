@@ -8,8 +8,9 @@ ids follow msfam_mm's frame-id mapping (set*1e7 + video*1e5 + frame), shared
 with KAISTDataset and tools/eval_kaist.py. See docs/kaist.md.
 
 Usage:
-    python tools/kaist2coco.py KAIST_ROOT --image-set imageSets/test-all-20.txt \
-        --out test-all-20.json [--modality lwir] [--reasonable]
+    python tools/kaist2coco.py KAIST_ROOT \
+        --image-set imageSets/test-all-20.txt --out test-all-20.json \
+        [--modality lwir] [--reasonable]
 """
 import argparse
 import json
@@ -17,6 +18,12 @@ import os
 import os.path as osp
 import sys
 import tempfile
+
+
+# Runnable from a checkout without installing msfam_mm (tools/ is no package).
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
 
 
 def parse_args(argv=None):

@@ -98,8 +98,9 @@ def parse_bbgt_lines(lines: Iterable[str],
                 try:
                     version = int(text.split('version=')[1].split()[0])
                 except (ValueError, IndexError):
-                    raise ValueError(f'{source}, line {line_no}: cannot read '
-                                     f'the bbGt version from {text!r}') from None
+                    raise ValueError(
+                        f'{source}, line {line_no}: cannot read the bbGt '
+                        f'version from {text!r}') from None
                 if version not in _VERSION_FIELDS:
                     raise ValueError(f'{source}, line {line_no}: unknown bbGt '
                                      f'version {version} (expected 0-3)')
@@ -145,7 +146,8 @@ def load_bbgt(path: str) -> List[BBGtObject]:
         try:
             lines = f.read().splitlines()
         except UnicodeDecodeError as err:
-            raise ValueError(f'{path}: not a UTF-8 text file ({err})') from None
+            raise ValueError(
+                f'{path}: not a UTF-8 text file ({err})') from None
     return parse_bbgt_lines(lines, source=path)
 
 

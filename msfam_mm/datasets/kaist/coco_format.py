@@ -23,7 +23,8 @@ Conventions (docs/kaist.md):
   px), ``kaist_ignore`` (the file's ``ign`` column), ``visible_bbox``.
 
 Example:
-    >>> coco = kaist_to_coco('data/kaist', ['set06/V000/I00019'])  # doctest: +SKIP
+    >>> coco = kaist_to_coco('data/kaist',
+    ...                      ['set06/V000/I00019'])  # doctest: +SKIP
     >>> coco['images'][0]['id']  # doctest: +SKIP
     60000019
 """

@@ -27,7 +27,7 @@ MMDetection's ``PackDetInputs`` moves ``ignore_flag`` boxes to
 ``gt_instances_ignore`` (see docs/kaist.md for what GFL/ATSS do with them).
 """
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 from mmdet.datasets import BaseDetDataset
 

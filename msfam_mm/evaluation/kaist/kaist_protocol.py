@@ -8,8 +8,9 @@ frames and the day/night subsets. Shared by ``KAISTMissRateMetric`` and
 ``tools/eval_kaist.py`` so both report identical numbers.
 
 Example:
-    >>> gt = load_gt_from_layout('data/kaist',
-    ...     read_image_set('data/kaist/imageSets/test-all-20.txt'))  # doctest: +SKIP
+    >>> frames = read_image_set(
+    ...     'data/kaist/imageSets/test-all-20.txt')  # doctest: +SKIP
+    >>> gt = load_gt_from_layout('data/kaist', frames)  # doctest: +SKIP
     >>> res = evaluate_miss_rates(gt, dets)  # doctest: +SKIP
     >>> res['all']['mr']  # doctest: +SKIP
 """

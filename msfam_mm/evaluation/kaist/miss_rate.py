@@ -126,7 +126,8 @@ def match_frame(gt, dt, iou_thr: float = 0.5,
     return gt_match, dt_match
 
 
-def roc_curve(gt_matches: Sequence[np.ndarray], dt_scores: Sequence[np.ndarray],
+def roc_curve(gt_matches: Sequence[np.ndarray],
+              dt_scores: Sequence[np.ndarray],
               dt_matches: Sequence[np.ndarray]) -> Dict[str, np.ndarray]:
     """FPPI/recall curve over frames (``compRoc`` with ``roc=1``).
 
