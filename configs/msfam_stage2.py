@@ -15,7 +15,8 @@ _base_ = [
 # --cfg-options
 # model.stage1_checkpoint=... model.classifier_checkpoint=...
 stage1_checkpoint = 'work_dirs/msfam_stage1/epoch_2.pth'
-classifier_checkpoint = 'work_dirs/msfam_constraint/best_constraint_accuracy_*.pth'
+classifier_checkpoint = ('work_dirs/msfam_constraint/'
+                         'best_constraint_accuracy_*.pth')
 
 model = dict(
     type='MSFAMFusion',

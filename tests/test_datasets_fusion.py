@@ -161,7 +161,8 @@ def test_pack_and_preprocess_pairs():
 # --------------------------------------------------------------- datasets --
 def test_split_is_deterministic_and_matches_committed_files(
         data_root, repo_root):
-    folders = [('tno42/vi', 'tno42/ir'), ('roadscene221/vi', 'roadscene221/ir')]
+    folders = [('tno42/vi', 'tno42/ir'),
+               ('roadscene221/vi', 'roadscene221/ir')]
     split = make_pair_split(str(data_root), folders, test_ratio=0.1, seed=0)
     assert split == make_pair_split(str(data_root), folders[::-1], 0.1, 0)
     assert (len(split['train']), len(split['test'])) == (237, 26)

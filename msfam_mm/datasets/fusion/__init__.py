@@ -7,4 +7,5 @@ from .split import make_pair_split, write_pair_list
 
 __all__ = ['SingleBandImageDataset', 'PairedFusionDataset',
            'PublishedFusionDataset', 'IMG_EXTENSIONS',
-           'read_list_file', 'scan_images', 'match_pairs_by_stem', 'make_pair_split', 'write_pair_list']
+           'read_list_file', 'scan_images', 'match_pairs_by_stem',
+           'make_pair_split', 'write_pair_list']

@@ -4,7 +4,8 @@
 total of 273 image pairs, and we used 90% for training and 10% for fusion
 testing." The folders available to us hold 42 TNO + 221 RoadScene = 263
 pairs (the paper's 273 suggests a larger TNO subset); the 90/10 rule gives
-237 training and 26 test pairs. The paper does not publish its split; ours is reproducible: pairs
+237 training and 26 test pairs. The paper does not publish its split;
+ours is reproducible: pairs
 are matched by stem in each (visible, infrared) folder pair, sorted by
 their relative paths, permuted with ``numpy.random.RandomState(seed)`` (a
 stream numpy guarantees stable across versions), and the first
@@ -71,7 +72,8 @@ def make_pair_split(data_root: str,
     return dict(train=train, test=test)
 
 
-def write_pair_list(pairs: Sequence[Pair], path: str, header: str = '') -> None:
+def write_pair_list(pairs: Sequence[Pair], path: str,
+                    header: str = '') -> None:
     """Write ``<visible> <infrared>`` lines atomically (temp file + rename)."""
     for vis, ir in pairs:
         if any(c.isspace() for c in vis + ir):

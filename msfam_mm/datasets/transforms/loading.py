@@ -61,7 +61,8 @@ class LoadGreyImage:
 
     Example:
         >>> t = LoadGreyImage(keys=('vis', 'ir'))
-        >>> out = t(dict(vis_path='tno42/vi/01.png', ir_path='tno42/ir/01.png'))
+        >>> out = t(dict(vis_path='tno42/vi/01.png',
+        ...              ir_path='tno42/ir/01.png'))
         >>> out['vis'].shape == out['ir'].shape == out['ori_shape']
         True
     """

@@ -60,9 +60,9 @@ class PairedRandomCrop:
     def transform(self, results: dict) -> dict:
         shapes = {k: results[k].shape[:2] for k in self.keys}
         if len(set(shapes.values())) != 1:
+            paths = [results.get(k + '_path') for k in self.keys]
             raise ValueError(f'PairedRandomCrop: images are not aligned, '
-                             f'shapes {shapes} (paths: '
-                             f'{[results.get(k + "_path") for k in self.keys]})')
+                             f'shapes {shapes} (paths: {paths})')
         h, w = shapes[self.keys[0]]
         ch, cw = self.crop_size
         pad_h, pad_w = max(ch - h, 0), max(cw - w, 0)

@@ -33,7 +33,8 @@ class PairedRandomFlip:
                  keys: Sequence[str] = ('vis', 'ir'),
                  hflip_prob: float = 0.5,
                  vflip_prob: float = 0.5) -> None:
-        for name, p in (('hflip_prob', hflip_prob), ('vflip_prob', vflip_prob)):
+        for name, p in (('hflip_prob', hflip_prob),
+                        ('vflip_prob', vflip_prob)):
             if not 0. <= p <= 1.:
                 raise ValueError(f'PairedRandomFlip: {name} must be in [0, 1],'
                                  f' got {p}')

@@ -25,8 +25,8 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
 
     Example:
         >>> pre = FusionDataPreprocessor()
-        >>> batch = dict(inputs=[torch.full((1, 4, 4), 255, dtype=torch.uint8)],
-        ...              data_samples=None)
+        >>> img = torch.full((1, 4, 4), 255, dtype=torch.uint8)
+        >>> batch = dict(inputs=[img], data_samples=None)
         >>> pre(batch)['inputs'].max().item()
         1.0
     """
