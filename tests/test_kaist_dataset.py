@@ -1,13 +1,13 @@
 """KAIST data: frame ids, bbGt parsing (on all 2252 real improved test
 annotation files), the KAIST filter, KAISTDataset and kaist2coco."""
 import collections
+import importlib.util
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from mmengine.registry import init_default_scope
 
 from msfam_mm.datasets.kaist import (KAISTDataset, bbgt_ignore_flags,
                                      coco_to_kaist_frames, frame_condition,
@@ -17,12 +17,24 @@ from msfam_mm.datasets.kaist import (KAISTDataset, bbgt_ignore_flags,
                                      read_image_set)
 from msfam_mm.datasets.kaist.bbgt import REASONABLE, BBGtObject
 
+init_default_scope('mmdet')  # pipelines are built in the mmdet scope
+
 # Published counts of the improved KAIST test annotations (Liu et al.,
 # BMVC 2016), as stated in ../shared/data/README.md and measured once.
 IMPROVED_FRAMES = 2252
 IMPROVED_BOXES = 4254
 IMPROVED_LABELS = {'person': 3390, 'people': 597, 'person?': 177,
                    'cyclist': 90}
+
+
+def _load_tool(repo_root, name):
+    """Import tools/<name>.py in-process (a subprocess would pay the
+    torch/MMDetection import again)."""
+    spec = importlib.util.spec_from_file_location(
+        f'_tool_{name}', str(repo_root / 'tools' / f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --------------------------------------------------------------- frame ids
@@ -231,15 +243,19 @@ def test_dataset_pipeline_moves_ignore_to_ignored_instances(kaist_sample):
 
 # -------------------------------------------------------------- kaist2coco
 def test_kaist2coco_tool_on_improved_annotations(kaist_improved_annotations,
-                                                 tmp_path, repo_root):
+                                                 tmp_path, repo_root, capsys):
+    tool = _load_tool(repo_root, 'kaist2coco')
     out = tmp_path / 'test-all-20.json'
-    proc = subprocess.run(
-        [sys.executable, str(repo_root / 'tools' / 'kaist2coco.py'),
-         str(kaist_improved_annotations), '--image-set',
-         'imageSets/test-all-20.txt', '--out', str(out)],
-        capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert '2252 frames, 4254 boxes (864 ignore regions)' in proc.stdout
+    assert tool.main([str(kaist_improved_annotations), '--image-set',
+                      'imageSets/test-all-20.txt', '--out', str(out)]) == 0
+    assert '2252 frames, 4254 boxes (864 ignore regions)' in \
+        capsys.readouterr().out
+    # bad input: a clear error, exit code 2, and no output file
+    bad = tmp_path / 'bad.json'
+    assert tool.main([str(kaist_improved_annotations), '--image-set',
+                      'imageSets/nope.txt', '--out', str(bad)]) == 2
+    assert 'nope.txt does not exist' in capsys.readouterr().err
+    assert not bad.exists()
     coco = json.loads(out.read_text())
     assert len(coco['images']) == IMPROVED_FRAMES
     assert coco['categories'] == [dict(id=1, name='person',

@@ -160,8 +160,11 @@ class KAISTMissRateMetric(BaseMetric):
                         'KAISTMissRateMetric: no ground truth source: give '
                         'data_root or ann_file, or add \'instances\' to '
                         'the meta_keys of PackDetInputs')
+                # plain dicts: mmengine's result collection turns
+                # namedtuples into bare tuples
                 result['objects'] = [
-                    _instance_to_object(inst) for inst in sample['instances']
+                    _instance_to_object(inst)._asdict()
+                    for inst in sample['instances']
                 ]
             self.results.append(result)
 
@@ -173,7 +176,7 @@ class KAISTMissRateMetric(BaseMetric):
                     img_id_to_frame(r['img_id']),
                     tuple(int(v) for v in r['img_size'])
                     if r['img_size'][0] is not None else (640, 512),
-                    r['objects'])
+                    [BBGtObject(**o) for o in r['objects']])
                 for r in results
             }
         if self.ann_file is not None:
