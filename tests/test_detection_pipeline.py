@@ -1,0 +1,188 @@
+"""KAIST detection path: GFLV2 configs, optional ImageNet init, CPU training
+on the real kaist_sample frames and tools/compare_detection.py end to end
+(paper Section 4.4, Table 7)."""
+import csv
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+
+pytest.importorskip('mmdet')
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+import msfam_mm  # noqa: E402,F401
+from msfam_mm.models.dense_heads import (  # noqa: E402
+    OptionalPretrainedInit, resolve_checkpoint)
+from msfam_mm.registry import MODELS  # noqa: E402
+
+CONFIG_DIR = osp.join(osp.dirname(osp.dirname(__file__)), 'configs', 'gflv2')
+BASE = osp.join(CONFIG_DIR, 'gflv2_r50_fpn_24e_kaist_base.py')
+TOY = osp.join(CONFIG_DIR, 'gflv2_r18_fpn_kaist_toy.py')
+SAMPLE_SET = 'imageSets/sample-all.txt'
+
+
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    # configs use default_scope='mmdet'; outside a Runner set it explicitly
+    init_default_scope('mmdet')
+
+
+def load_tool():
+    path = osp.join(osp.dirname(osp.dirname(__file__)), 'tools',
+                    'compare_detection.py')
+    spec = importlib.util.spec_from_file_location('compare_detection', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------- configs
+@pytest.mark.parametrize('modality', ['visible', 'lwir', 'fused_msfam'])
+def test_type_configs_differ_only_in_modality(modality):
+    base = Config.fromfile(BASE)
+    cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, f'gflv2_r50_fpn_24e_kaist_{modality}.py'))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.modality == modality
+        assert cfg[key].dataset.type == 'KAISTDataset'
+        base[key].dataset.modality = modality
+    cfg.pop('modality')
+    base.pop('modality')
+    assert cfg.to_dict() == base.to_dict()
+
+
+def test_base_config_matches_paper_setup():
+    cfg = Config.fromfile(BASE)
+    assert cfg.model.bbox_head.type == 'GFLV2Head'
+    assert cfg.model.backbone.depth == 50
+    assert cfg.train_cfg.max_epochs == 24  # Section 4.4
+    assert cfg.train_dataloader.dataset.image_set == \
+        'imageSets/train-all-02.txt'
+    assert cfg.test_dataloader.dataset.image_set == \
+        'imageSets/test-all-20.txt'
+    assert {e['type'] for e in cfg.test_evaluator} == {
+        'CocoMetric', 'KAISTMissRateMetric'}
+    assert cfg.model.train_cfg.assigner.ignore_iof_thr == 0.5
+    init = cfg.model.backbone.init_cfg[-1]
+    assert init == dict(type='PretrainedIfAvailable',
+                        checkpoint='torchvision://resnet50')
+
+
+def test_r50_gflv2_builds_and_runs_640x512():
+    cfg = Config.fromfile(BASE)
+    model = MODELS.build(cfg.model)
+    model.eval()
+    with torch.no_grad():
+        scores, boxes = model._forward(torch.rand(1, 3, 512, 640))
+    assert [s.shape[-2:] for s in scores] == [(64, 80), (32, 40), (16, 20),
+                                             (8, 10), (4, 5)]
+    assert scores[0].shape[1] == 1 and boxes[0].shape[1] == 68
+
+
+# ------------------------------------------------ optional ImageNet weights
+def small_resnet():
+    return MODELS.build(
+        dict(type='ResNet', depth=18, frozen_stages=1, norm_eval=True,
+             init_cfg=[dict(type='Kaiming', layer='Conv2d')]))
+
+
+def test_resolve_checkpoint_offline(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path))
+    path, reason = resolve_checkpoint('torchvision://resnet50')
+    assert path is None
+    assert 'resnet50-0676ba61.pth' in reason
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        resolve_checkpoint(str(tmp_path / 'nope.pth'))
+
+
+def test_pretrained_loaded_from_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path))
+    torch.manual_seed(1)
+    source = small_resnet()
+    source.init_weights()
+    cache = tmp_path / 'checkpoints'
+    cache.mkdir()
+    state = {k: v for k, v in source.state_dict().items()}
+    state['fc.weight'] = torch.zeros(10, 512)  # torchvision extra key
+    torch.save(state, cache / 'resnet18-f37072fd.pth')
+
+    target = small_resnet()
+    init = OptionalPretrainedInit(checkpoint='torchvision://resnet18')
+    init(target)
+    assert init.loaded_from == str(cache / 'resnet18-f37072fd.pth')
+    for (name, a), b in zip(source.state_dict().items(),
+                            target.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+    assert target.frozen_stages == 1 and target.norm_eval  # untouched
+
+
+def test_missing_pretrained_trains_from_scratch(tmp_path, monkeypatch,
+                                                capsys):
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path))
+    model = MODELS.build(
+        dict(type='ResNet', depth=18, frozen_stages=1, norm_eval=True,
+             init_cfg=[
+                 dict(type='Kaiming', layer='Conv2d'),
+                 dict(type='PretrainedIfAvailable',
+                      checkpoint='torchvision://resnet18')
+             ]))
+    assert not model.conv1.weight.requires_grad  # frozen stem
+    before = model.conv1.weight.detach().clone()
+    model.init_weights()
+    assert not torch.equal(before, model.conv1.weight)  # Kaiming ran
+    assert model.frozen_stages == -1 and not model.norm_eval
+    assert all(p.requires_grad for p in model.parameters())
+    model.train()
+    assert model.bn1.training  # BN statistics update from scratch
+
+
+# ------------------------------------------------------ compare_detection
+def test_parse_types():
+    tool = load_tool()
+    types = tool.parse_types('visible, lwir,msfam=/out/k:fused,x=/r')
+    assert [t.label for t in types] == ['visible', 'lwir', 'msfam', 'x']
+    assert types[0].images_root is None and types[0].folder == 'visible'
+    assert types[2].folder == 'fused'
+    assert types[2].images_root == osp.join('/out/k', 'images')
+    assert types[3].folder == 'x'
+    for bad in ('', 'a/b', 'visible,visible', '../x'):
+        with pytest.raises(ValueError):
+            tool.parse_types(bad)
+
+
+def test_missing_type_folder_names_path(kaist_sample, tmp_path):
+    tool = load_tool()
+    with pytest.raises(FileNotFoundError,
+                       match=r'images/set06/V001/fused_msfam'):
+        tool.main([
+            '--kaist', str(kaist_sample), '--types', 'visible,fused_msfam',
+            '--config', TOY, '--work-dir', str(tmp_path),
+            '--train-image-set', SAMPLE_SET, '--test-image-set', SAMPLE_SET
+        ])
+    assert not (tmp_path / 'comparison.md').exists()
+
+
+def test_markdown_marks_best_values():
+    tool = load_tool()
+    rows = [
+        dict(type='visible', epochs=24, AP=0.3, AP50=0.7, AP_S=0.1,
+             AP_M=0.3, AP_L=0.5, **{'MR-2_all': 40.0, 'MR-2_day': 35.0,
+                                   'MR-2_night': 50.0}, images_per_s=10.0),
+        dict(type='lwir', epochs=24, AP=0.35, AP50=0.75, AP_S=-1.0,
+             AP_M=0.2, AP_L=None, **{'MR-2_all': 30.0, 'MR-2_day': 36.0,
+                                    'MR-2_night': float('nan')},
+             images_per_s=9.0),
+    ]
+    md = tool.format_markdown(rows)
+    visible, lwir = [ln for ln in md.splitlines()
+                     if ln.startswith('| visible') or ln.startswith('| lwir')]
+    assert '**0.350**' in lwir and '**0.750**' in lwir  # AP: higher better
+    assert '**30.0**' in lwir and '**35.0**' in visible  # MR: lower better
+    assert '| 50.0 |' in visible  # single valid value: nothing to compare
+    assert '-1.000' in lwir and lwir.count('n/a') == 2  # AP_L, MR night
+    assert '**10.0**' in visible
+    table = list(csv.DictReader(tool.format_csv(rows).splitlines()))
+    assert table[1]['type'] == 'lwir' and table[1]['AP_L'] == ''
+    assert float(table[0]['MR-2_all']) == 40.0
