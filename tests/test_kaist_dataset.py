@@ -61,6 +61,9 @@ def test_day_night_by_set_number_matches_official_lists(
     assert set(day) | set(night) == set(every)
     assert all(frame_condition(f) == 'day' for f in day)
     assert all(frame_condition(f) == 'night' for f in night)
+    train = read_image_set(str(sets / 'train-all-02.txt'))
+    assert len(train) == 25086  # KAIST's standard training list
+    assert {frame_to_img_id(f) // 10**7 for f in train} == set(range(6))
 
 
 def test_read_image_set_errors_name_file_and_line(tmp_path):

@@ -268,3 +268,35 @@ def test_coco_ap_perfect_and_empty(kaist_sample):
     extra = perfect + [dict(image_id=crowd['image_id'], bbox=crowd['bbox'],
                             score=1.0, category_id=1)]
     assert coco_ap(coco, extra)['AP'] == pytest.approx(1.0)
+
+
+def test_eval_kaist_tool_inputs(kaist_sample, tmp_path, repo_root, capsys):
+    tool = _load_tool(repo_root, 'eval_kaist')
+    root = str(kaist_sample)
+    frames = read_image_set(root + '/imageSets/sample-all.txt')
+    coco = kaist_to_coco(root, frames)
+    ann = tmp_path / 'gt.json'
+    ann.write_text(json.dumps(coco))
+    # frame_id instead of image_id; persons found exactly -> MR 0, AP 100
+    dets = [dict(frame_id=frames[0], bbox=a['bbox'], score=1.0)
+            for a in coco['annotations']
+            if a['image_id'] == frame_to_img_id(frames[0])]
+    dets += [dict(image_id=a['image_id'], bbox=a['bbox'], score=1.0,
+                  category_id=1) for a in coco['annotations']
+             if a['image_id'] != frame_to_img_id(frames[0])]
+    dets.append(dict(image_id=1, bbox=[0, 0, 5, 5], score=1.0))  # unknown
+    det = tmp_path / 'dets.json'
+    det.write_text(json.dumps(dets))
+    out = tmp_path / 'scores.json'
+    assert tool.main(['--ann', str(ann), '--det', str(det), '--json-out',
+                      str(out)]) == 0
+    assert '1 detected image ids are not in the ground truth' in \
+        capsys.readouterr().err
+    scores = json.loads(out.read_text())
+    assert scores['MR-2_all'] < 1e-6 and scores['AP'] == pytest.approx(100)
+    # malformed detections: exit code 2 and a message naming the entry
+    det.write_text(json.dumps([dict(image_id=1, score=0.5)]))
+    assert tool.main(['--ann', str(ann), '--det', str(det)]) == 2
+    assert 'entry 0 is not a COCO detection' in capsys.readouterr().err
+    assert tool.main(['--ann', root, '--det', str(det)]) == 2
+    assert '--image-set is required' in capsys.readouterr().err
