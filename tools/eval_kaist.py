@@ -43,8 +43,10 @@ def parse_args(argv=None):
     p.add_argument('--matlab-offset', action='store_true',
                    help='add 1 px to detection x/y like the KAIST MATLAB '
                    'devkit wrapper')
-    p.add_argument('--category-id', type=int, default=1,
-                   help='person category id in the detections (default 1)')
+    p.add_argument('--category-id', type=int, default=None,
+                   help='keep only detections of this category id (default: '
+                   'all; MMDetection results of KAISTDataset use 0, '
+                   'kaist2coco jsons 1)')
     p.add_argument('--json-out', help='also write the numbers as json')
     return p.parse_args(argv)
 
@@ -75,7 +77,8 @@ def load_detections(path, category_id):
             raise ValueError(f'{path}: entry {k} is not a COCO detection '
                              f'(image_id, bbox [x,y,w,h], score): {err}') \
                 from None
-        if int(det.get('category_id', category_id)) != category_id:
+        if category_id is not None and int(
+                det.get('category_id', category_id)) != category_id:
             continue
         per_image.setdefault(img_id, []).append([x, y, w, h, score])
         results.append(dict(image_id=img_id, bbox=[x, y, w, h], score=score,
