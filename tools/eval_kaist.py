@@ -44,9 +44,9 @@ def parse_args(argv=None):
                    help='add 1 px to detection x/y like the KAIST MATLAB '
                    'devkit wrapper')
     p.add_argument('--category-id', type=int, default=None,
-                   help='keep only detections of this category id (default: '
-                   'all; MMDetection results of KAISTDataset use 0, '
-                   'kaist2coco jsons 1)')
+                   help='keep only detections of this category id (and '
+                   'entries without category_id); default: all. '
+                   'MMDetection results of KAISTDataset use 0, kaist2coco 1')
     p.add_argument('--json-out', help='also write the numbers as json')
     return p.parse_args(argv)
 
