@@ -15,7 +15,8 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
 
 import msfam_mm  # noqa: F401  (allow-lists mmengine's checkpoint globals)
-from msfam_mm.utils import load_checkpoint_safe, set_data_root
+from msfam_mm.utils import (disable_config_formatting, load_checkpoint_safe,
+                            set_data_root)
 
 # msfam_mm registers into MMDetection's registries: build configs (pipelines,
 # data preprocessors, optim wrappers) in the 'mmdet' scope as the Runner does
@@ -86,6 +87,7 @@ class _RecordIters(Hook):
 def _stage1_cfg(repo_root, data_root, work_dir, max_iters):
     cfg = Config.fromfile(str(repo_root / 'configs' / 'msfam_stage1.py'))
     set_data_root(cfg, str(data_root))
+    disable_config_formatting(cfg)  # yapf dominates short CPU runs
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = f'resume_{uuid.uuid4().hex[:8]}'
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)

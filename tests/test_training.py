@@ -20,7 +20,8 @@ from mmengine.runner import Runner
 import msfam_mm  # noqa: F401  (registers everything)
 from msfam_mm.engine import FreezeCheckHook
 from msfam_mm.registry import DATASETS, MODELS
-from msfam_mm.utils import load_checkpoint_safe, set_data_root
+from msfam_mm.utils import (disable_config_formatting, load_checkpoint_safe,
+                            set_data_root)
 
 # msfam_mm registers into MMDetection's registries: build configs (pipelines,
 # data preprocessors, optim wrappers) in the 'mmdet' scope as the Runner does
@@ -43,6 +44,7 @@ def fast_cfg(repo_root, name, work_dir, data_root, max_iters=2):
     """The real config, shrunk for a seconds-long CPU run."""
     cfg = Config.fromfile(str(repo_root / 'configs' / f'{name}.py'))
     set_data_root(cfg, str(data_root))
+    disable_config_formatting(cfg)  # yapf dominates short CPU runs
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = f'{name}_{uuid.uuid4().hex[:8]}'
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,

@@ -1,6 +1,7 @@
 from .checkpoint import (get_state_dict, load_checkpoint_safe,
                          load_submodule_weights, resolve_checkpoint_path)
-from .config import set_data_root
+from .config import disable_config_formatting, set_data_root
 
 __all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
-           'resolve_checkpoint_path', 'set_data_root']
+           'resolve_checkpoint_path', 'set_data_root',
+           'disable_config_formatting']
