@@ -48,7 +48,7 @@ def parse_args(argv=None):
                    'methods as in Section 4.1, clip for classic ones)')
     p.add_argument('--batch-size', type=int, default=1)
     p.add_argument('--workers', type=int, default=2,
-                   help='decoding worker processes (0: main thread)')
+                   help='threads decoding inputs (0: main thread)')
     p.add_argument('--writer-threads', type=int, default=2)
     p.add_argument('--ext', default='png', choices=('png', 'jpg'),
                    help='output format (png: lossless, default)')
@@ -86,7 +86,8 @@ def parse_options(items):
     return out
 
 
-def report(result, out=sys.stderr):
+def report(result, out=None):
+    out = out or sys.stderr
     shard, merged = result.get('shard'), result['merged']
     if shard is not None:
         c = shard['counts']
