@@ -22,6 +22,7 @@ Example:
     ((512, 640), dtype('uint8'))
 """
 import contextlib
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -53,7 +54,22 @@ def check_precision(precision: str, device: torch.device) -> str:
         raise ValueError("precision 'fp16' needs a CUDA device (CPU kernels "
                          "for fp16 convolutions are slow or missing); use "
                          "'bf16' on CPU")
+    if precision == 'bf16' and device.type == 'cpu' and \
+            not cpu_has_fast_bf16():
+        # measured on an AVX2-only EPYC: bf16 convolutions fall back to
+        # aten::_slow_conv2d_forward, ~20x slower than fp32 (inference.md)
+        warnings.warn('bf16 on this CPU has no oneDNN bf16 kernels '
+                      '(needs AVX-512 BF16/AMX): it will be much slower than '
+                      'fp32', RuntimeWarning, stacklevel=3)
     return precision
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN has native bf16 kernels on this CPU."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def autocast_context(device: torch.device, precision: str):
