@@ -227,10 +227,12 @@ def type_config(config: str, kaist_root: str, image_type: ImageType,
 
 
 def config_digest(cfg) -> str:
-    """sha256 of the resolved config minus names that change every run."""
-    text = cfg.pretty_text
-    text = re.sub(r"experiment_name='[^']*'", '', text)
-    text = re.sub(r"name='compare_[^']*'", '', text)
+    """sha256 of the resolved config minus the per-run names."""
+    content = cfg.to_dict()
+    content.pop('experiment_name', None)
+    if isinstance(content.get('visualizer'), dict):
+        content['visualizer'].pop('name', None)
+    text = json.dumps(content, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
