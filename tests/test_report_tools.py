@@ -1,0 +1,292 @@
+"""Tests of the shipping/report tools: tools/export_weights.py,
+tools/make_report.py and tools/visualize.py (on real TNO / RoadScene crops).
+"""
+import hashlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+STAGE2_CONFIG = str(REPO / 'configs' / 'msfam_stage2.py')
+PUBLISHED = ('DenseFuse', 'FusionGAN', 'IFCNN', 'PIAFusion', 'PMGI',
+             'RFN-Nest', 'SDNet', 'SeAFusion', 'U2Fusion')
+
+
+def _load_tool(name):
+    tools = str(REPO / 'tools')
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+    spec = importlib.util.spec_from_file_location(
+        f'_tool_{name}', REPO / 'tools' / f'{name}.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope='module')
+def export_tool():
+    return _load_tool('export_weights')
+
+
+@pytest.fixture(scope='module')
+def report_tool():
+    return _load_tool('make_report')
+
+
+@pytest.fixture(scope='module')
+def vis_tool():
+    return _load_tool('visualize')
+
+
+def _sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope='module')
+def stage2_checkpoint(tmp_path_factory):
+    """An mmengine-style stage-2 checkpoint of a randomly initialised
+    MSFAMFusion (what tools/train.py writes: meta + state_dict)."""
+    import msfam_mm  # noqa: F401
+    from msfam_mm.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='MSFAMFusion', data_preprocessor=None))
+    path = tmp_path_factory.mktemp('ckpt') / 'iter_10.pth'
+    torch.save(dict(meta=dict(iter=10), state_dict=model.state_dict()), path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def exported(export_tool, stage2_checkpoint, tmp_path_factory):
+    out = tmp_path_factory.mktemp('export')
+    before = _sha(stage2_checkpoint)
+    res = export_tool.export(str(stage2_checkpoint), None, STAGE2_CONFIG,
+                             str(out), 'unit')
+    assert _sha(stage2_checkpoint) == before, 'export modified its input'
+    return res
+
+
+# ------------------------------------------------------------ export_weights
+def test_export_writes_fp16_state_dicts(exported):
+    import msfam_mm  # noqa: F401
+    from msfam_mm.models.networks import MSFAMNet
+    from msfam_mm.models.networks import SemanticConstraintClassifier
+    net_sd = torch.load(exported['stage2']['path'], weights_only=True)
+    cls_sd = torch.load(exported['classifier']['path'], weights_only=True)
+    assert list(net_sd) == list(MSFAMNet(with_fusion=True).state_dict())
+    assert list(cls_sd) == list(SemanticConstraintClassifier().state_dict())
+    for sd in (net_sd, cls_sd):
+        floats = [v for v in sd.values() if v.is_floating_point()]
+        assert floats and all(v.dtype == torch.float16 for v in floats)
+    # fp16 rounding of the weights changes the output only a little
+    assert exported['stage2']['max_abs_diff'] < 5e-2
+    assert exported['classifier']['max_abs_diff'] < 1e-2
+    for r in exported.values():
+        assert r['sha256'] == _sha(r['path'])
+        assert r['bytes'] == os.path.getsize(r['path'])
+    # half the bytes of fp32: 4.22 M parameters -> < 9 MiB
+    assert exported['stage2']['bytes'] < 9 * 2**20
+
+
+def test_exported_weights_load_through_inference_api(exported, stage2_checkpoint,
+                                                     tno42):
+    from msfam_mm.apis import FusionInferencer
+    vis = cv2.imread(str(tno42 / 'vi' / '05.png'), cv2.IMREAD_GRAYSCALE)
+    ir = cv2.imread(str(tno42 / 'ir' / '05.png'), cv2.IMREAD_GRAYSCALE)
+    vis, ir = vis[100:164, 90:170], ir[100:164, 90:170]
+    half = FusionInferencer(STAGE2_CONFIG, exported['stage2']['path'])(vis, ir)
+    full = FusionInferencer(STAGE2_CONFIG, str(stage2_checkpoint))(vis, ir)
+    assert half.shape == vis.shape and half.dtype == np.uint8
+    # same network up to fp16 weight rounding (min-max stretched output)
+    assert np.abs(half.astype(int) - full.astype(int)).mean() < 2.0
+
+
+def test_export_refuses_checkpoint_without_network(export_tool, tmp_path,
+                                                   capsys):
+    bad = tmp_path / 'cls_only.pth'
+    torch.save(dict(state_dict={'classifier.fc.weight': torch.zeros(2, 2)}),
+               bad)
+    assert export_tool.main([str(bad), '--out-dir', str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert 'cls_only.pth' in err and "'net.'" in err
+    assert not list(tmp_path.glob('*_fp16.pth'))
+    assert export_tool.main([str(tmp_path / 'nope.pth')]) == 2
+    assert 'does not exist' in capsys.readouterr().err
+
+
+def test_fp16_range_check(export_tool):
+    with pytest.raises(ValueError, match='float16 range'):
+        export_tool.check_fp16_range({'w': torch.tensor([1e6])}, 'x.pth')
+    export_tool.check_fp16_range({'w': torch.tensor([6e4]),
+                                  'n': torch.tensor([10 ** 9])}, 'x.pth')
+
+
+# --------------------------------------------------------------- make_report
+def test_conventions_from_per_source_values(report_tool, tno42):
+    """The report derives Eq. 9 'mean' and 'sum' from one 'standard' run;
+    they must equal evaluate_fusion's own conventions."""
+    from msfam_mm.evaluation.fusion_metrics import evaluate_fusion
+    vis = cv2.imread(str(tno42 / 'vi' / '11.png'), cv2.IMREAD_GRAYSCALE)
+    ir = cv2.imread(str(tno42 / 'ir' / '11.png'), cv2.IMREAD_GRAYSCALE)
+    vis, ir = vis[:96, :112], ir[:96, :112]
+    fused = np.maximum(vis, ir)
+    std = evaluate_fusion(fused, vis, ir)
+    for conv in ('mean', 'sum'):
+        ref = evaluate_fusion(fused, vis, ir, convention=conv)
+        for m in report_tool.SINGLE + report_tool.PAIRWISE:
+            assert report_tool.combine(std, m, conv) == pytest.approx(
+                ref[m], rel=1e-12, abs=1e-12), (conv, m)
+    # the report's list of differing metrics is right
+    mean = evaluate_fusion(fused, vis, ir, convention='mean')
+    differ = {m for m in report_tool.PAIRWISE
+              if not np.isclose(std[m], mean[m])}
+    assert differ == set(report_tool.DIFFERING)
+
+
+def test_load_sets_real_split(report_tool, tno42):
+    data_root = str(tno42.parent)
+    split = REPO / 'data' / 'splits' / 'tno_roadscene_test.txt'
+    if not (tno42.parent / 'roadscene221').is_dir():
+        pytest.skip('roadscene221 absent')
+    sets = report_tool.load_sets(data_root, str(split))
+    assert len(sets['tno42']) == 42 and len(sets['test']) == 26
+    assert all(k.startswith(('tno42/', 'roadscene221/'))
+               for k in sets['test'])
+    shared = set(sets['test']) & set(sets['tno42'])
+    assert shared and all(sets['test'][k] == sets['tno42'][k]
+                          for k in shared)
+    with pytest.raises(report_tool.ReportError, match='tno42'):
+        report_tool.load_sets(str(REPO / 'docs'), str(split))
+
+
+def test_ranks_and_markdown(report_tool):
+    summ = {'A': {'EN': (7.0, 0.1)}, 'B': {'EN': (6.0, 0.2)},
+            'C': {'EN': (6.5, 0.3)}, 'me': {'EN': (6.7, 0.0)}}
+    assert report_tool.ranks(summ, 'EN', ['A', 'B', 'C'], 'me') == 2
+    table = report_tool.md_table(summ, ['EN'])
+    assert '**7.0000 ± 0.1000**' in table and '| me | 6.7000' in table
+    with pytest.raises(report_tool.ReportError, match='NAME=METHOD'):
+        report_tool.parse_ablation('no-equals-sign')
+    with pytest.raises(report_tool.ReportError, match='does not exist'):
+        report_tool.parse_ablation('x=msfam:configs/nope.py:nope.pth')
+
+
+def _crop_write(src, dst, box):
+    img = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
+    y0, y1, x0, x1 = box
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(dst), img[y0:y1, x0:x1])
+
+
+@pytest.fixture(scope='module')
+def tiny_data_root(tno42, tno42_fusions, roadscene221, tmp_path_factory):
+    """Real TNO / RoadScene / published-fusion crops in the data layout."""
+    root = tmp_path_factory.mktemp('data')
+    box = (64, 128, 96, 176)
+    for stem in ('05', '11'):
+        for band in ('vi', 'ir'):
+            _crop_write(tno42 / band / f'{stem}.png',
+                        root / 'tno42' / band / f'{stem}.png', box)
+        for m in PUBLISHED:
+            _crop_write(tno42_fusions / m / f'{stem}.png',
+                        root / 'tno42_published_fusions' / m / f'{stem}.png',
+                        box)
+    rs = sorted(p.name for p in (roadscene221 / 'vi').iterdir())[0]
+    for band in ('vi', 'ir'):
+        _crop_write(roadscene221 / band / rs,
+                    root / 'roadscene221' / band / rs, (0, 64, 0, 72))
+    split = root / 'split.txt'
+    split.write_text(f'# test split\ntno42/vi/11.png tno42/ir/11.png\n'
+                     f'roadscene221/vi/{rs} roadscene221/ir/{rs}\n')
+    return root
+
+
+@pytest.mark.slow
+def test_make_report_end_to_end(report_tool, exported, tiny_data_root,
+                                tmp_path):
+    work = tmp_path / 'work'
+    out = tmp_path / 'RESULTS.md'
+    argv = ['--out', str(out), '--data-root', str(tiny_data_root),
+            '--split', str(tiny_data_root / 'split.txt'),
+            '--checkpoint', exported['stage2']['path'],
+            '--classifier', exported['classifier']['path'],
+            '--work-dir', str(work), '--workers', '1',
+            '--speed-repeats', '0', '--macs-size', '32', '40']
+    assert report_tool.main(argv) == 0
+    text = out.read_text()
+    for needle in ('Table 6 reproduction on TNO-42', 'Held-out 10 %',
+                   'Paper Table 6 layout', 'Goal check', 'MSFAM (shipped)',
+                   'SeAFusion', 'baseline: laplacian', 'Parameters: 4,220,065',
+                   'Semantic Constraint classifier', exported['stage2']
+                   ['sha256'], 'Training schedules'):
+        assert needle in text, needle
+    assert 'Partial' not in text
+    # 2 TNO pairs for 13 methods; the held-out table has 2 pairs
+    assert '| MSFAM (shipped) | 2 |' in text
+    # a rerun reuses the fused images and the cached scores
+    fused = sorted(work.glob('fused/**/*.png'))
+    mtimes = [p.stat().st_mtime_ns for p in fused]
+    assert report_tool.main(argv) == 0
+    assert [p.stat().st_mtime_ns for p in fused] == mtimes
+    assert not list(tiny_data_root.rglob('*.tmp*'))
+
+
+@pytest.mark.slow
+def test_make_report_partial_budget(report_tool, exported, tiny_data_root,
+                                    tmp_path):
+    """With no time for the learned model, the tool refuses clearly instead
+    of comparing methods on different images."""
+    argv = ['--out', str(tmp_path / 'R.md'), '--data-root',
+            str(tiny_data_root), '--split',
+            str(tiny_data_root / 'split.txt'),
+            '--checkpoint', exported['stage2']['path'],
+            '--classifier', exported['classifier']['path'],
+            '--work-dir', str(tmp_path / 'w'), '--workers', '1',
+            '--speed-repeats', '0', '--fuse-budget-s', '1e-9']
+    assert report_tool.main(argv) == 2
+    assert not (tmp_path / 'R.md').exists()
+
+
+def test_make_report_missing_checkpoint(report_tool, tmp_path, capsys):
+    assert report_tool.main(['--checkpoint', str(tmp_path / 'x.pth'),
+                             '--out', str(tmp_path / 'R.md')]) == 2
+    assert 'x.pth' in capsys.readouterr().err
+    assert not (tmp_path / 'R.md').exists()
+
+
+# ---------------------------------------------------------------- visualize
+def test_tiles_and_heat(vis_tool):
+    grey = np.zeros((40, 80), np.uint8)
+    t = vis_tool.tile(grey, 20, 'x')
+    assert t.shape == (20 + vis_tool.LABEL_H, 40, 3)
+    row = vis_tool.hstack([t, vis_tool.tile(grey, 30, 'y')], gap=2)
+    assert row.shape == (30 + vis_tool.LABEL_H, 40 + 2 + 60, 3)
+    h = vis_tool.heat(np.array([[0.0, 1.0]]), (4, 2))
+    assert h.shape == (2, 4, 3)
+    # JET: 0 -> blue, 1 -> red (BGR)
+    assert h[0, 0, 0] > h[0, 0, 2] and h[0, -1, 2] > h[0, -1, 0]
+
+
+@pytest.mark.slow
+def test_visualize_writes_figures(vis_tool, exported, tiny_data_root,
+                                  tmp_path):
+    out = tmp_path / 'fig'
+    argv = ['--data-root', str(tiny_data_root), '--checkpoint',
+            exported['stage2']['path'], '--pairs', '05,11',
+            '--attention-pair', '11', '--methods', 'SeAFusion',
+            '--tile-height', '48', '--out-dir', str(out)]
+    assert vis_tool.main(argv) == 0
+    ex = cv2.imread(str(out / 'examples_tno.png'))
+    att = cv2.imread(str(out / 'attention_maps.png'))
+    # 2 rows of (vis, ir, msfam, average, laplacian, SeAFusion)
+    assert ex.shape[0] == 2 * (48 + vis_tool.LABEL_H) + 6
+    # the sources + fused row, then one row per fusion block
+    assert att.shape[0] == 5 * (48 + vis_tool.LABEL_H) + 4 * 6
+    assert vis_tool.main(argv[:-2] + ['--pairs', '99', '--out-dir',
+                                      str(tmp_path / 'f2')]) == 2
+    assert not (tmp_path / 'f2').exists()
