@@ -39,7 +39,7 @@ val_cfg = None
 val_dataloader = None
 val_evaluator = None
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=60)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=40)
 log_processor = dict(by_epoch=False)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),

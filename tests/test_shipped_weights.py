@@ -1,0 +1,111 @@
+"""The weights shipped in checkpoints/ (issue 6): they load with
+``weights_only=True`` into the inference API, match the sha256 of
+checkpoints/README.md, stay small, and fuse a real TNO pair into something
+better than a trivially bad fusion."""
+import hashlib
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+CKPT_DIR = REPO / 'checkpoints'
+NET = CKPT_DIR / 'msfam_cpu_stage2_fp16.pth'
+CLS = CKPT_DIR / 'msfam_cpu_classifier_fp16.pth'
+CONFIG = str(REPO / 'configs' / 'msfam_stage2.py')
+MAX_TOTAL_BYTES = 20 * 10**6  # the issue's budget: <= 20 MB in total
+
+
+def _readme_sha256():
+    text = (CKPT_DIR / 'README.md').read_text(encoding='utf-8')
+    return dict(re.findall(r'\|\s*`([\w.-]+\.pth)`\s*\|[^|\n]*\|\s*`([0-9a-f]{64})`',
+                           text))
+
+
+def test_files_present_and_small():
+    for p in (NET, CLS):
+        assert p.is_file(), f'{p} is not shipped'
+    assert NET.stat().st_size + CLS.stat().st_size <= MAX_TOTAL_BYTES
+
+
+def test_sha256_matches_readme():
+    listed = _readme_sha256()
+    for p in (NET, CLS):
+        assert p.name in listed, f'checkpoints/README.md lists no {p.name}'
+        assert hashlib.sha256(p.read_bytes()).hexdigest() == listed[p.name]
+
+
+def test_state_dicts_are_fp16_and_complete():
+    import msfam_mm  # noqa: F401
+    from msfam_mm.models.networks import (MSFAMNet,
+                                          SemanticConstraintClassifier)
+    for path, module in ((NET, MSFAMNet(with_fusion=True)),
+                         (CLS, SemanticConstraintClassifier())):
+        sd = torch.load(path, weights_only=True, map_location='cpu')
+        own = module.state_dict()
+        assert list(sd) == list(own)
+        for k, v in sd.items():
+            assert v.shape == own[k].shape, k
+            if v.is_floating_point():
+                assert v.dtype == torch.float16, k
+                assert torch.isfinite(v).all(), k
+        module.load_state_dict({k: v.float() for k, v in sd.items()},
+                               strict=True)
+
+
+@pytest.fixture(scope='module')
+def tno_crop(tno42):
+    """A 96x128 window of TNO pair 05 (person, fence, bushes)."""
+    vis = cv2.imread(str(tno42 / 'vi' / '05.png'), cv2.IMREAD_GRAYSCALE)
+    ir = cv2.imread(str(tno42 / 'ir' / '05.png'), cv2.IMREAD_GRAYSCALE)
+    return vis[90:186, 76:204].copy(), ir[90:186, 76:204].copy()
+
+
+def test_shipped_model_fuses_real_pair_sensibly(tno_crop):
+    from msfam_mm.apis import FusionInferencer
+    from msfam_mm.evaluation.fusion_metrics import evaluate_fusion
+    vis, ir = tno_crop
+    fused = FusionInferencer(CONFIG, str(NET))(vis, ir)
+    assert fused.shape == vis.shape and fused.dtype == np.uint8
+    assert fused.std() > 10, 'fused image is nearly flat'
+    keys = ('SSIM', 'VIF', 'CC', 'Qabf')
+    ours = evaluate_fusion(fused, vis, ir, metrics=keys)
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, vis.shape).astype(np.uint8)
+    flat = np.full_like(vis, 128)
+    # trivially bad fusions: inverted sources, a flat image, noise.
+    # Qabf is left out for the inverted sources: its edge orientation
+    # atan(sy/sx) ignores the gradient's sign, so an inverted source keeps
+    # its Qabf (docs/metrics.md).
+    for name, bad in (('inverted visible', 255 - vis),
+                      ('inverted infrared', 255 - ir), ('flat', flat),
+                      ('noise', noise)):
+        worse = evaluate_fusion(bad, vis, ir, metrics=keys)
+        for k in keys:
+            if k == 'Qabf' and name.startswith('inverted'):
+                continue
+            assert ours[k] > worse[k], (name, k, ours[k], worse[k])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    'the shipped CPU-trained classifier (120 iterations) predicts (1, 1) for '
+    'every input: 50.5 % held-out accuracy, checkpoints/README.md; strict, '
+    'so a better shipped classifier turns this into a failure until the '
+    'marker is removed'))
+def test_shipped_classifier_separates_sources(tno_crop):
+    """Visible and infrared crops are told apart (Section 3.5 targets
+    (1, 0) and (0, 1)): p_vis is higher for the visible image and p_ir for
+    the infrared one."""
+    import msfam_mm  # noqa: F401
+    from msfam_mm.models.networks import SemanticConstraintClassifier
+    cls = SemanticConstraintClassifier().eval()
+    sd = torch.load(CLS, weights_only=True, map_location='cpu')
+    cls.load_state_dict({k: v.float() for k, v in sd.items()})
+    vis, ir = tno_crop
+    x = torch.from_numpy(np.stack([vis, ir])).float().div(255)[:, None]
+    with torch.no_grad():
+        p = cls(x)
+    assert p[0, 0] > p[1, 0] and p[1, 1] > p[0, 1], p
