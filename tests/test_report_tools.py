@@ -93,7 +93,8 @@ def test_export_writes_fp16_state_dicts(exported):
     assert exported['stage2']['bytes'] < 9 * 2**20
 
 
-def test_exported_weights_load_through_inference_api(exported, stage2_checkpoint,
+def test_exported_weights_load_through_inference_api(exported,
+                                                     stage2_checkpoint,
                                                      tno42):
     from msfam_mm.apis import FusionInferencer
     vis = cv2.imread(str(tno42 / 'vi' / '05.png'), cv2.IMREAD_GRAYSCALE)

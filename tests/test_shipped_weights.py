@@ -21,8 +21,8 @@ MAX_TOTAL_BYTES = 20 * 10**6  # the issue's budget: <= 20 MB in total
 
 def _readme_sha256():
     text = (CKPT_DIR / 'README.md').read_text(encoding='utf-8')
-    return dict(re.findall(r'\|\s*`([\w.-]+\.pth)`\s*\|[^|\n]*\|\s*`([0-9a-f]{64})`',
-                           text))
+    row = r'\|\s*`([\w.-]+\.pth)`\s*\|[^|\n]*\|\s*`([0-9a-f]{64})`'
+    return dict(re.findall(row, text))
 
 
 def test_files_present_and_small():

@@ -521,7 +521,8 @@ def write_report(path: str, ctx: dict) -> None:
             s_sum = summary(res, ('CC', 'VIF'), 'sum')
             lay = OrderedDict()
             for m in res:
-                lay[m] = {'EN': s_std[m]['EN'], 'MS_SSIM': s_mean[m]['MS_SSIM'],
+                lay[m] = {'EN': s_std[m]['EN'],
+                          'MS_SSIM': s_mean[m]['MS_SSIM'],
                           'MI (2·EN)': (2 * s_std[m]['EN'][0],
                                         2 * s_std[m]['EN'][1]),
                           'SCD': s_std[m]['SCD'], 'CC (sum)': s_sum[m]['CC'],
@@ -604,6 +605,14 @@ def write_report(path: str, ctx: dict) -> None:
     add(f'| **all** | {tot_c} / {tot_n} | **{100 * tot_c / max(tot_n, 1):.1f}'
         ' %** |')
     add('')
+    if acc['visible'][0] == 0 and acc['infrared'][0] == 0 and all(
+            k == n_ for name, (k, n_) in acc.items()
+            if name.startswith('fused')):
+        add('The classifier labels every image "fused" (1, 1): it has not '
+            'learned to separate the sources in its short CPU training, so '
+            'the Semantic Constraint term of the shipped stage 2 carried '
+            'little information (checkpoints/README.md).')
+        add('')
     # ablations
     add('## Ablations (Tables 1-3) at CPU scale')
     add('')
@@ -644,8 +653,9 @@ the numbers: stage 1 ran {s1_iters} iterations of {s1_batch} crops of
 below, the paper reports > 99 %), and stage 2 {s2_iters} iterations of
 {s2_batch} crops of {s2_crop} (the paper: 20 epochs of 237 pairs at 320x256,
 about 1.2k iterations, with model selection). On this project's CPU (2 cores
-shared with other jobs, training niced) one iteration took 12-45 s, so the
-paper's schedule would take days here. Closing the gap needs, in order of
+shared with other jobs, training niced) one 4x64x64 iteration took 1.4-45 s
+(stage 1) and 5-13 s (stage 2), so the paper's schedule would take days
+here. Closing the gap needs, in order of
 expected effect: (1) the paper's schedule on a GPU
 (`python tools/train.py configs/msfam_stage1.py`, then
 `configs/msfam_constraint.py`, then `configs/msfam_stage2.py`; a few
@@ -656,10 +666,12 @@ configs also continue across sessions: rerun the same command with
 
 DESIGN_TEXT = """\
 Decisions of the CPU run that the paper does not cover: iteration-based
-loops (so a run fits a wall-time budget and resumes); 64x64 crops and a
-10x learning rate (1e-3) because only tens of iterations fit; the
-classifier validated on central 256x320 crops of the held-out split after
-120 and 240 iterations, best kept; no stage-2 validation (one pass over the
+loops (so a run fits a wall-time budget and resumes); 64x64 crops for the
+two stages (128x160 for the classifier) and a 10x learning rate (1e-3)
+because only tens to hundreds of iterations fit; the classifier validated
+on central 256x320 crops of the held-out split at its last iteration (a
+continuation to 440 iterations, validated at 240 and 360, did not improve
+it); no stage-2 validation (one pass over the
 26 held-out pairs at full size costs more than the whole stage-2 budget
 here), the last checkpoint is shipped; stage 1 on every image available
 (the issue's choice), which includes the 26 held-out pairs' sources (stage 1
@@ -669,24 +681,31 @@ in fp32 (4x1x32x32, forward + backward; checkpoints/README.md)."""
 
 
 ABLATION_TEXT = """\
-Commands that produce the Table 1-3 ablations (each a stage-2 run like the
-shipped one, then `tools/export_weights.py`, then this tool with
-`--ablation NAME=msfam:configs/msfam_stage2.py:WEIGHTS.pth`):
+**Not run for this report**: the shipped stage 2 alone used the CPU time
+this session had. Each ablation is a stage-2 run like the shipped one
+(same data, schedule and seed), then `tools/export_weights.py`, then this
+tool with `--ablation NAME=METHOD:CONFIG:WEIGHTS` (added to the table
+above on TNO-42):
 
 ```bash
-# Table 1: reconstruction only + NestFuse's hand-designed fusion strategy
-#          (no extra training; the stage-1 checkpoint)
---ablation "NestFuse strategy=nestfuse:configs/msfam_stage1.py:work_dirs/msfam_stage1_cpu/iter_N.pth"
-# Table 1: fusion-only training (stage 2 from scratch, no stage-1 weights)
-python tools/train.py configs/cpu/msfam_stage2_cpu.py --work-dir work_dirs/abl_fusion_only \\
-    --cfg-options model.stage1_checkpoint=None model.freeze_encoder=False \\
-    "optim_wrapper.paramwise_cfg.custom_keys.net\\.encoder.lr_mult=1.0"
-# Table 2: stage 2 without the Pull-Push loss
-python tools/train.py configs/cpu/msfam_stage2_cpu.py --work-dir work_dirs/abl_no_pullpush \\
+S2=configs/cpu/msfam_stage2_cpu.py
+# Table 1, reconstruction only + NestFuse's fusion strategy (no training):
+#   --ablation "NestFuse strategy=nestfuse:configs/msfam_stage1.py:\\
+#               work_dirs/msfam_stage1_cpu/iter_150.pth"
+# Table 2, stage 2 without the Pull-Push loss
+python tools/train.py $S2 --work-dir work_dirs/abl_no_pullpush \\
     --cfg-options model.loss.pull_push_weight=0
-# Table 3: stage 2 without the Semantic Constraint loss
-python tools/train.py configs/cpu/msfam_stage2_cpu.py --work-dir work_dirs/abl_no_constraint \\
+# Table 3, stage 2 without the Semantic Constraint loss
+python tools/train.py $S2 --work-dir work_dirs/abl_no_constraint \\
     --cfg-options model.loss.constraint_weight=0
+# Table 1, fusion-only training: stage 2 from a random network, encoder
+# trained too; needs a config that inherits $S2 with
+#   model = dict(stage1_checkpoint=None, freeze_encoder=False)
+#   optim_wrapper = dict(paramwise_cfg=dict(custom_keys={
+#       'net.encoder': dict(lr_mult=1.0)}))
+#   custom_hooks = [dict(type='FreezeCheckHook',
+#                        frozen_modules=('classifier', ),
+#                        eval_modules=('classifier', ))]
 ```"""
 
 

@@ -3,13 +3,15 @@
 #                paper (Section 4.1)             this config (CPU)
 #   data         FLIR, ~20k single images        every visible and infrared
 #                                                image here: RoadScene 221 x 2,
-#                                                TNO 42 x 2, KAIST sample 13 x 2
+#                                                TNO 42 x 2, KAIST sample
+#                                                13 x 2
 #                                                (552 images; FLIR is not
 #                                                available)
 #   crop         320x256                         64x64
 #   batch        4                               4
 #   length       2 epochs (~10k iterations)      max_iters below; stopped by
-#                                                wall time (checkpoints/README.md)
+#                                                wall time
+#                                                (checkpoints/README.md)
 #   optimizer    Adam 1e-4, fixed                Adam 1e-3, fixed (10x: a few
 #                                                hundred iterations only)
 #
