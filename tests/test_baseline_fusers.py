@@ -146,7 +146,7 @@ def test_input_errors_are_precise(tmp_path, kaist_sample):
     with pytest.raises(ValueError, match="'fp16' needs a CUDA"):
         build_fuser('average', precision='fp16')
     with pytest.raises(ValueError, match='needs both a config'):
-        FusionInferencer(None, None, method='msfam')
+        FusionInferencer(None, None, method='nestfuse')
 
 
 def test_bf16_autocast_on_cpu_runs_classic():

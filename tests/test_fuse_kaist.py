@@ -204,8 +204,8 @@ def test_refuses_mixed_settings_and_writing_into_source(kaist_sample,
 
 
 def test_learned_method_batched(kaist_sample, tmp_path):
-    """msfam from a config + random-init checkpoint (no trained weights are
-    shipped yet); tiny widths keep it fast on 640x512."""
+    """msfam from a config + random-init checkpoint (independent of the
+    shipped weights); tiny widths keep it fast on 640x512."""
     from msfam_mm.apis.model_loading import build_msfam_net
     cfg = tmp_path / 'tiny.py'
     cfg.write_text("model = dict(type='MSFAMFusion', net=dict("

@@ -1,10 +1,11 @@
 """Learned fusers (msfam, nestfuse) built from config + checkpoint, the
 FusionInferencer, precision options and tools/fuse.py.
 
-No trained weights are shipped yet: every test builds the network from a
-config with random initialisation and saves a checkpoint into tmp_path.
-Tiny widths keep them fast; one test runs the paper config itself on a
-small real crop.
+Most tests build the network from a config with random initialisation and
+save a checkpoint into tmp_path, so they do not depend on the shipped
+weights; tiny widths keep them fast. One test runs the paper config itself
+on a small real crop, one checks that ``msfam`` defaults to the shipped
+weights.
 """
 import shutil
 import sys
@@ -17,7 +18,8 @@ import torch
 
 from msfam_mm.apis import FusionInferencer, build_fuser
 from msfam_mm.apis.base_fuser import tensor_to_uint8
-from msfam_mm.apis.model_loading import build_msfam_net
+from msfam_mm.apis.model_loading import (DEFAULT_MSFAM_CHECKPOINT,
+                                         DEFAULT_MSFAM_CONFIG, build_msfam_net)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'tools'))
@@ -149,6 +151,22 @@ def test_paper_config_random_init(tmp_path, tno42):
     vis, ir = vis[:45, :61], ir[:45, :61]
     out = FusionInferencer(cfg, str(ckpt))(vis, ir)
     assert out.shape == (45, 61)
+
+
+def test_msfam_defaults_to_shipped_weights(tno42):
+    """Without config/checkpoint, ``msfam`` is the shipped model (issue 6)."""
+    default = build_fuser('msfam')
+    assert default.checkpoint == DEFAULT_MSFAM_CHECKPOINT
+    explicit = FusionInferencer(DEFAULT_MSFAM_CONFIG, DEFAULT_MSFAM_CHECKPOINT)
+    vis = cv2.imread(str(tno42 / 'vi' / '05.png'), cv2.IMREAD_GRAYSCALE)
+    ir = cv2.imread(str(tno42 / 'ir' / '05.png'), cv2.IMREAD_GRAYSCALE)
+    vis, ir = vis[:96, :128], ir[:96, :128]
+    fused = default(vis, ir)
+    assert fused.shape == vis.shape and fused.dtype == np.uint8
+    np.testing.assert_array_equal(fused, explicit(vis, ir))
+    # other learned methods have no default weights
+    with pytest.raises(ValueError, match='needs both a config'):
+        build_fuser('nestfuse')
 
 
 def test_fuse_tool_on_folders(tmp_path, tno42, capsys):

@@ -24,8 +24,11 @@ def parse_args(argv=None):
     p.add_argument('--ir', help='folder of infrared images')
     p.add_argument('--out', help='output folder')
     p.add_argument('--method', help='fusion method (see --list-methods)')
-    p.add_argument('--config', help='model config (learned methods)')
-    p.add_argument('--checkpoint', help='model weights (learned methods)')
+    p.add_argument('--config', help='model config (learned methods; msfam '
+                   'defaults to configs/msfam_stage2.py)')
+    p.add_argument('--checkpoint', help='model weights (learned methods; '
+                   'msfam defaults to the shipped '
+                   'checkpoints/msfam_cpu_stage2_fp16.pth)')
     p.add_argument('--color', action='store_true',
                    help='fuse the visible Y channel, keep its colour')
     p.add_argument('--normalize', choices=('minmax', 'clip'))

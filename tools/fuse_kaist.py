@@ -31,8 +31,11 @@ def parse_args(argv=None):
     p.add_argument('out_root', help='output root (created; KAIST layout)')
     p.add_argument('--method', required=True,
                    help='fusion method (see --list-methods)')
-    p.add_argument('--config', help='model config (learned methods)')
-    p.add_argument('--checkpoint', help='model weights (learned methods)')
+    p.add_argument('--config', help='model config (learned methods; msfam '
+                   'defaults to configs/msfam_stage2.py)')
+    p.add_argument('--checkpoint', help='model weights (learned methods; '
+                   'msfam defaults to the shipped '
+                   'checkpoints/msfam_cpu_stage2_fp16.pth)')
     p.add_argument('--image-set', help='frame list, e.g. '
                    'imageSets/test-all-20.txt (relative to KAIST_ROOT); '
                    'default: every frame under images/')

@@ -116,6 +116,9 @@ class BaseFuser:
 
     #: whether the method needs ``config``/``checkpoint``
     requires_model = False
+    #: a learned method that falls back to the shipped weights when built
+    #: without config/checkpoint (see checkpoints/README.md)
+    has_default_weights = False
     default_normalize = 'clip'
 
     def __init__(self, color: bool = False, normalize: Optional[str] = None,

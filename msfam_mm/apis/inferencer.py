@@ -32,8 +32,9 @@ def build_fuser(method: str, config=None, checkpoint: Optional[str] = None,
 
     Args:
         method: a name from :func:`list_fusers`.
-        config, checkpoint: required by learned methods (``msfam``,
-            ``nestfuse``), refused by the classic ones.
+        config, checkpoint: required by learned methods, refused by the
+            classic ones; ``msfam`` falls back to the shipped weights and
+            ``configs/msfam_stage2.py`` when they are not given.
         **kwargs: ``color``, ``normalize``, ``device``, ``precision`` and
             method-specific options.
     """
@@ -43,7 +44,8 @@ def build_fuser(method: str, config=None, checkpoint: Optional[str] = None,
                        f'{", ".join(names)}')
     cls = FUSERS.get(method)
     if cls.requires_model:
-        if config is None or checkpoint is None:
+        if not cls.has_default_weights and (config is None
+                                            or checkpoint is None):
             raise ValueError(f'fusion method {method!r} needs both a config '
                              'and a checkpoint (--config, --checkpoint)')
         kwargs.update(config=config, checkpoint=checkpoint)

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 
 from ..registry import FUSERS
 from .base_fuser import BaseFuser
-from .model_loading import ConfigLike, file_sha256, load_msfam_net
+from .model_loading import (DEFAULT_MSFAM_CHECKPOINT, DEFAULT_MSFAM_CONFIG,
+                            ConfigLike, file_sha256, load_msfam_net)
 
 # keeps the weight ratios finite where both feature maps are zero
 _EPS = 1e-5
@@ -149,10 +150,12 @@ class MSFAMFuser(_NetFuser):
     """The learned MSFAM fusion (``'msfam'``): stage-2 MSFAMNet forward.
 
     Args:
-        config: stage-2 config (``configs/msfam_stage2.py``) or a config
-            whose model is an ``MSFAMNet``.
+        config: stage-2 config or a config whose model is an ``MSFAMNet``;
+            ``None`` = ``configs/msfam_stage2.py``.
         checkpoint: mmengine checkpoint of that config or a bare
-            ``MSFAMNet`` state dict (fp32 or fp16).
+            ``MSFAMNet`` state dict (fp32 or fp16); ``None`` = the shipped
+            weights ``checkpoints/msfam_cpu_stage2_fp16.pth``
+            (checkpoints/README.md).
         channels_last (bool, optional): run in channels-last memory format;
             ``None`` = on for CUDA, off for CPU.
         **kwargs: ``color``, ``normalize`` (default ``'minmax'``, Section
@@ -160,6 +163,19 @@ class MSFAMFuser(_NetFuser):
     """
 
     _with_fusion = True
+    has_default_weights = True
+
+    def __init__(self, config: Optional[ConfigLike] = None,
+                 checkpoint: Optional[str] = None, **kwargs) -> None:
+        if checkpoint is None:
+            if not os.path.isfile(DEFAULT_MSFAM_CHECKPOINT):
+                raise FileNotFoundError(
+                    'MSFAMFuser: no checkpoint given and the shipped weights '
+                    f'{DEFAULT_MSFAM_CHECKPOINT} are missing (they live in '
+                    'the source checkout; pass --checkpoint)')
+            checkpoint = DEFAULT_MSFAM_CHECKPOINT
+        super().__init__(config if config is not None
+                         else DEFAULT_MSFAM_CONFIG, checkpoint, **kwargs)
 
     def fuse_tensor(self, vis, ir):
         return self.net(self._input(vis), self._input(ir))

@@ -29,6 +29,15 @@ from ..utils import get_state_dict, load_checkpoint_safe
 
 ConfigLike = Union[str, os.PathLike, Config, dict]
 
+# The shipped weights (checkpoints/README.md: how they were trained, sha256)
+# live beside the package in a source checkout / editable install; the
+# ``msfam`` method uses them when no config or checkpoint is given.
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+DEFAULT_MSFAM_CONFIG = os.path.join(_REPO_ROOT, 'configs', 'msfam_stage2.py')
+DEFAULT_MSFAM_CHECKPOINT = os.path.join(_REPO_ROOT, 'checkpoints',
+                                        'msfam_cpu_stage2_fp16.pth')
+
 
 def file_sha256(path: Union[str, os.PathLike], chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file (identifies the weights in manifests)."""
@@ -137,8 +146,7 @@ def load_msfam_net(config: ConfigLike, checkpoint: Union[str, os.PathLike],
     """Build from ``config``, load ``checkpoint``, return the net in eval
     mode on the CPU."""
     if checkpoint is None:
-        raise ValueError('a checkpoint is required: no trained MSFAM weights '
-                         'are shipped yet (pass --checkpoint)')
+        raise ValueError('a checkpoint is required (pass --checkpoint)')
     path = os.fspath(checkpoint)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
