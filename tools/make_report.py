@@ -8,7 +8,8 @@ and speed, the Semantic Constraint classifier's accuracy and the ablations.
         [--checkpoint checkpoints/msfam_cpu_stage2_fp16.pth] \
         [--classifier checkpoints/msfam_cpu_classifier_fp16.pth] \
         [--work-dir work_dirs/report] [--workers 2] \
-        [--ablation NAME=METHOD:CONFIG:CHECKPOINT ...] [--speed-repeats 2]
+        [--ablation NAME=METHOD:CONFIG:CHECKPOINT ...] [--speed-repeats 3] \
+        [--fuse-budget-s SECONDS]
 
 What it does (every step resumes from ``--work-dir``):
 
@@ -578,13 +579,16 @@ def write_report(path: str, ctx: dict) -> None:
     add(f"- Parameters: {c['params']:,} ({c['params'] / 1e6:.2f} M; paper "
         'Table 6: 3.8 M; docs/architecture.md explains the difference).')
     add(f"- MACs at {c['macs_size'][1]}x{c['macs_size'][0]} (WxH): "
-        f"{c['macs'] / 1e9:.2f} G (paper, 256x320: 106 G).")
+        f"{c['macs'] / 1e9:.2f} G (paper Table 6, 320x256: 106 G; "
+        'docs/architecture.md explains the difference).')
     if 'fps' in c:
         add(f"- Frames/s at 640x512 on this CPU ({ctx['cpu']}, "
             f"{c['threads']} threads, fp32, load average "
             f"{c['load']:.1f} from other jobs during the measurement): "
-            f"**{c['fps']:.3f}** (median of {len(c['seconds'])} forward "
-            'passes after one warm-up: ' +
+            f"**{c['fps']:.3f}** (median of {len(c['seconds'])} timed "
+            'forward pass(es)' +
+            (' after one warm-up' if len(c['seconds']) >= 2 else
+             ', no warm-up') + ': ' +
             ', '.join(f'{s:.1f} s' for s in c['seconds']) + ').')
     add('')
     # classifier
@@ -737,7 +741,7 @@ def parse_args(argv=None):
     p.add_argument('--classifier', default=DEFAULT_CLS)
     p.add_argument('--work-dir', default='work_dirs/report')
     p.add_argument('--workers', type=int, default=2)
-    p.add_argument('--speed-repeats', type=int, default=1,
+    p.add_argument('--speed-repeats', type=int, default=3,
                    help='timed 640x512 forward passes (0: skip); with 2 or '
                    'more, one untimed warm-up pass runs first')
     p.add_argument('--fuse-budget-s', type=float, default=0,
