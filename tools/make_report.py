@@ -696,7 +696,7 @@ S2=configs/cpu/msfam_stage2_cpu.py
 # Table 1, reconstruction only + NestFuse's fusion strategy (no training):
 #   --ablation "NestFuse strategy=nestfuse:configs/msfam_stage1.py:\\
 #               work_dirs/msfam_stage1_cpu/iter_150.pth"
-# Table 2, stage 2 without the Pull-Push loss
+# Table 3, stage 2 without the Pull-Push loss
 python tools/train.py $S2 --work-dir work_dirs/abl_no_pullpush \\
     --cfg-options model.loss.pull_push_weight=0
 # Table 3, stage 2 without the Semantic Constraint loss
