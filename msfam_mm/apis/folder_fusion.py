@@ -17,7 +17,7 @@ from typing import Dict, Optional
 
 from .fusion_engine import PairTask, run_fusion
 from .image_io import IMAGE_EXTENSIONS
-from .kaist_fusion import _inside, fusion_settings
+from .kaist_fusion import _inside, fuser_factory, fusion_settings
 from .manifest import (check_existing_settings, merge_manifests,
                        shard_manifest_path, versions, write_json_atomic)
 
@@ -72,11 +72,10 @@ def fuse_folders(vis_dir, ir_dir, out_dir, method: str, config=None,
         tasks.append(PairTask(stem, vis.get(stem), ir.get(stem),
                               os.fspath(out_dir / f'{stem}.{ext}'), missing))
 
-    def factory():
-        from .inferencer import build_fuser
-        return build_fuser(method, config, checkpoint, device=device,
-                           precision=precision, color=color,
-                           normalize=normalize, **(method_options or {}))
+    factory = fuser_factory(method, config, checkpoint, device=device,
+                            precision=precision, color=color,
+                            normalize=normalize,
+                            method_options=method_options)
 
     started = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
     stats = run_fusion(tasks, factory, color=color, batch_size=batch_size,

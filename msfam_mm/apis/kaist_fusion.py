@@ -42,6 +42,19 @@ def _inside(child: Path, parent: Path) -> bool:
         return False
 
 
+def fuser_factory(method: str, config, checkpoint, *,
+                  method_options: Optional[Dict] = None, **kwargs):
+    """A zero-argument callable that builds the fuser: the engine calls it
+    only when there is work, so a finished rerun loads no model."""
+
+    def factory():
+        from .inferencer import build_fuser
+        return build_fuser(method, config, checkpoint, **kwargs,
+                           **(method_options or {}))
+
+    return factory
+
+
 def fusion_settings(method: str, config=None, checkpoint=None,
                     precision: str = 'fp32', color: bool = False,
                     normalize: Optional[str] = None, ext: str = 'png',
@@ -179,11 +192,10 @@ def fuse_kaist(kaist_root, out_root, method: str, config=None,
     if shard_id == 0:  # one shard exports the shared text files
         meta = export_annotations(kaist_root, out_root, annotations)
 
-    def factory():
-        from .inferencer import build_fuser
-        return build_fuser(method, config, checkpoint, device=device,
-                           precision=precision, color=color,
-                           normalize=normalize, **(method_options or {}))
+    factory = fuser_factory(method, config, checkpoint, device=device,
+                            precision=precision, color=color,
+                            normalize=normalize,
+                            method_options=method_options)
 
     started = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
     stats = run_fusion(tasks, factory, color=color, batch_size=batch_size,
