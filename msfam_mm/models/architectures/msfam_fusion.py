@@ -7,6 +7,7 @@ from mmengine.model import BaseModel
 
 from msfam_mm.registry import MODELS
 from msfam_mm.utils import load_submodule_weights, resolve_checkpoint_path
+from ._precision import float32_losses
 from .msfam_reconstructor import _sample_meta
 
 __all__ = ['MSFAMFusion']
@@ -138,10 +139,13 @@ class MSFAMFusion(BaseModel):
         vis, ir = inputs['vis'], inputs['ir']
         fused = self.net(vis, ir)
         if mode == 'loss':
-            # the classifier is frozen but the gradient flows through it
-            # into the fused image (Eq. 8)
-            probs = self._constraint_input(fused)
-            return self.loss_module(vis, ir, fused, probs)
+            with float32_losses(fused):
+                fused = fused.float()
+                # the classifier is frozen but the gradient flows through
+                # it into the fused image (Eq. 8)
+                probs = self._constraint_input(fused)
+                return self.loss_module(vis.float(), ir.float(), fused,
+                                        probs)
         if mode == 'predict':
             samples = data_samples or [None] * vis.shape[0]
             results: List[dict] = []

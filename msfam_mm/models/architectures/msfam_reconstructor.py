@@ -5,6 +5,7 @@ import torch
 from mmengine.model import BaseModel
 
 from msfam_mm.registry import MODELS
+from ._precision import float32_losses
 
 __all__ = ['MSFAMReconstructor']
 
@@ -66,7 +67,8 @@ class MSFAMReconstructor(BaseModel):
                              f'W) tensor, got {type(inputs).__name__}')
         rec = self.net.reconstruct(inputs)
         if mode == 'loss':
-            loss = self.loss_module(inputs, rec)
+            with float32_losses(rec):
+                loss = self.loss_module(inputs.float(), rec.float())
             return loss if isinstance(loss, dict) else dict(loss_rec=loss)
         if mode == 'predict':
             samples = data_samples or [None] * inputs.shape[0]
