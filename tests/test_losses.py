@@ -589,3 +589,18 @@ def test_losses_are_registered_and_buildable():
                              pull_push=dict(direction='as_described')))
     assert isinstance(loss, FusionLoss)
     assert loss.pull_push.direction == 'as_described'
+
+
+def test_pull_push_equal_direction_is_plain_two_source_ms_ssim(tno_pair):
+    """direction='equal' (the Table 3 ablation without Pull-Push) keeps the
+    MS-SSIM term with fixed weights 0.5, whatever the fused image is."""
+    vis, ir = (_t(a) for a in tno_pair)
+    for fused in (0.8 * vis + 0.2 * ir, 0.2 * vis + 0.8 * ir):
+        w = pull_push_weights(vis, ir, fused, direction='equal')
+        assert w['alpha_vis'].item() == w['alpha_ir'].item() == 0.5
+        expected = 0.5 * ((1 - ms_ssim(vis, fused)) + (1 - ms_ssim(ir, fused)))
+        got = pull_push_loss(vis, ir, fused, direction='equal')
+        assert got.item() == pytest.approx(expected.item(), rel=1e-6)
+        # the adaptive weights of Algorithm 2 give another value
+        assert pull_push_loss(vis, ir, fused).item() != pytest.approx(
+            got.item(), rel=1e-3)

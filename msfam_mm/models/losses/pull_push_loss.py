@@ -43,7 +43,9 @@ Implementation choices (reasons and measurements in docs/losses.md):
 * ``direction='as_written'`` (default) implements Algorithm 2 literally;
   ``'as_described'`` swaps the two weights, which produces the behaviour the
   text of Section 3.6 describes (see docs/losses.md for the measured
-  direction of both).
+  direction of both); ``'equal'`` fixes both weights at 0.5, the plain
+  two-source MS-SSIM loss that the Table 3 ablation "without Pull-Push"
+  trains with.
 """
 import math
 from typing import Dict, Tuple
@@ -63,7 +65,7 @@ EDGE_WEIGHT_EXPONENT = 1.0  # L in w_a = g_a^L (Algorithm 1 step 6)
 
 ORIENTATIONS = ('xydeas', 'as_printed', 'periodic')
 SOBEL_PADDINGS = ('replicate', 'zeros')
-DIRECTIONS = ('as_written', 'as_described')
+DIRECTIONS = ('as_written', 'as_described', 'equal')
 
 _SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
 
@@ -198,7 +200,8 @@ def pull_push_weights(vis: Tensor,
 
     Returns a dict of (B,) tensors: ``q_vis``, ``q_ir`` (normalised weighted
     edge preservation, step 2), ``alpha_vis``, ``alpha_ir`` (softmax of the
-    relative values, step 3; swapped when ``direction='as_described'``).
+    relative values, step 3; swapped when ``direction='as_described'``,
+    both 0.5 when ``direction='equal'``).
     Gradients flow through all of them; detach them to use them as fixed
     scale factors. ``q_vis + q_ir`` is Xydeas-Petrovic's Q^{AB/F} of F.
 
@@ -229,6 +232,9 @@ def pull_push_weights(vis: Tensor,
     alpha_vis, alpha_ir = weights[:, 0], weights[:, 1]
     if direction == 'as_described':
         alpha_vis, alpha_ir = alpha_ir, alpha_vis
+    elif direction == 'equal':
+        # the ablation without Pull-Push (Table 3): fixed, equal weights
+        alpha_vis = alpha_ir = torch.full_like(alpha_vis, 0.5)
     return dict(q_vis=qn_vis, q_ir=qn_ir, alpha_vis=alpha_vis,
                 alpha_ir=alpha_ir)
 
@@ -254,8 +260,9 @@ def pull_push_loss(vis: Tensor,
     Args:
         vis, ir, fused: (B, 1, H, W) images in [0, 1] (fused unclamped).
         detach_weights: treat the alphas as constants (default True).
-        direction: ``'as_written'`` (Algorithm 2) or ``'as_described'``
-            (weights swapped, the behaviour described in Section 3.6).
+        direction: ``'as_written'`` (Algorithm 2), ``'as_described'``
+            (weights swapped, the behaviour described in Section 3.6) or
+            ``'equal'`` (both 0.5: the ablation without Pull-Push).
         orientation, edge_exponent, eps: see :func:`edge_preservation`.
         window_size, data_range, padding: MS-SSIM settings, see
             :func:`~msfam_mm.models.losses.ssim.ms_ssim`.
@@ -290,7 +297,8 @@ class PullPushLoss(nn.Module):
 
     Args:
         detach_weights: alphas are constant scale factors (default True).
-        direction: ``'as_written'`` (default) or ``'as_described'``.
+        direction: ``'as_written'`` (default), ``'as_described'`` or
+            ``'equal'``.
         orientation: ``'xydeas'`` (default), ``'as_printed'``, ``'periodic'``.
         edge_exponent: L of the edge weights (default 1).
         eps: numerical floor of edge strengths and ratios.
