@@ -6,11 +6,11 @@ find them next to every MMDetection class. ``FUSERS`` is the one registry of
 our own: image-level fusion methods (learned and classic) behind one
 interface, used by the inference API and the dataset tools.
 """
-from mmdet.registry import (DATASETS, HOOKS, METRICS, MODELS,
+from mmdet.registry import (DATA_SAMPLERS, DATASETS, HOOKS, METRICS, MODELS,
                             OPTIM_WRAPPER_CONSTRUCTORS, TRANSFORMS)
 from mmengine.registry import Registry
 
 FUSERS = Registry('fuser', locations=['msfam_mm.apis'])
 
-__all__ = ['MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS',
+__all__ = ['MODELS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS', 'HOOKS',
            'OPTIM_WRAPPER_CONSTRUCTORS', 'FUSERS']

@@ -1,0 +1,73 @@
+"""LabelBalancedSampler: every gt_label drawn equally often, reproducibly,
+from the real classifier training data (visible, infrared, fused)."""
+from collections import Counter
+
+import pytest
+from mmengine.dataset import ConcatDataset
+from mmengine.registry import init_default_scope
+
+import msfam_mm  # noqa: F401  (registers everything)
+from msfam_mm.datasets import (PairedFusionDataset, PublishedFusionDataset,
+                               SingleBandImageDataset)
+from msfam_mm.datasets.samplers import LabelBalancedSampler, label_of
+from msfam_mm.registry import DATA_SAMPLERS
+
+init_default_scope('mmdet')
+
+VIS, IR, FUSED = (1., 0.), (0., 1.), (1., 1.)
+
+
+@pytest.fixture(scope='module')
+def classifier_data(tmp_path_factory, tno42, tno42_fusions):
+    """The classifier's three sources on TNO-42: 42 visible, 42 infrared,
+    42 rule-fused pairs and 9 x 42 published fusions (fused: 420 of 504)."""
+    root = tmp_path_factory.mktemp('data')
+    (root / 'tno42').symlink_to(tno42)
+    (root / 'pub').symlink_to(tno42_fusions)
+    pairs = root / 'pairs.txt'
+    stems = sorted(p.stem for p in (tno42 / 'vi').glob('*.png'))
+    pairs.write_text(''.join(f'tno42/vi/{s}.png tno42/ir/{s}.png\n'
+                             for s in stems))
+    common = dict(data_root=str(root), ann_file=str(pairs), lazy_init=False)
+    return ConcatDataset([
+        SingleBandImageDataset(column=0, label=VIS, **common),
+        SingleBandImageDataset(column=1, label=IR, **common),
+        PairedFusionDataset(label=FUSED, **common),
+        PublishedFusionDataset(data_root=str(root), fusion_root='pub',
+                               pairs_ann_file=str(pairs), label=FUSED),
+    ])
+
+
+def test_draws_each_label_about_equally(classifier_data):
+    counts = Counter(label_of(classifier_data, i)
+                     for i in range(len(classifier_data)))
+    assert counts[FUSED] > 4 * counts[VIS]  # the imbalance it corrects
+    sampler = LabelBalancedSampler(classifier_data, seed=0)
+    drawn = Counter()
+    for epoch in range(8):
+        sampler.set_epoch(epoch)
+        indices = list(sampler)
+        assert len(indices) == len(sampler) == len(classifier_data)
+        drawn.update(label_of(classifier_data, i) for i in indices)
+    total = sum(drawn.values())
+    for label in (VIS, IR, FUSED):
+        assert abs(drawn[label] / total - 1 / 3) < 0.03, drawn
+
+
+def test_reproducible_per_seed_and_epoch(classifier_data):
+    a = LabelBalancedSampler(classifier_data, seed=3)
+    b = DATA_SAMPLERS.build(dict(type='LabelBalancedSampler', seed=3),
+                            default_args=dict(dataset=classifier_data))
+    assert list(a) == list(b)
+    first = list(a)
+    a.set_epoch(1)
+    assert list(a) != first
+    a.set_epoch(0)
+    assert list(a) == first
+
+
+def test_sample_without_label_is_a_clear_error(tno42):
+    ds = SingleBandImageDataset(data_root=str(tno42.parent),
+                                img_dirs=['tno42/vi'], lazy_init=False)
+    with pytest.raises(ValueError, match='no gt_label'):
+        LabelBalancedSampler(ds, seed=0)
