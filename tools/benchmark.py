@@ -7,6 +7,7 @@ baseline on one machine, in one run.
         [--checkpoint K] [--stage1-config configs/msfam_stage1.py] \
         [--stage1-checkpoint K1] [--vis V --ir I] [--repeats 3] \
         [--kaist-root DIR --kaist-frames 4]
+    python tools/benchmark.py --train-step 4 128 128 --precision fp32 bf16
 
 Prints JSON: per method parameters and MACs (mmengine's counter; its
 "flops" are multiply-accumulates), per precision the median latency over
@@ -18,7 +19,9 @@ initialised (``torch.manual_seed(0)``): speed and MACs do not depend on the
 weights, precision differences do (report them with trained weights once
 they exist). ``--kaist-root`` also times ``fuse_kaist`` end to end (decode,
 fuse, encode, write) on a few frames and reports its throughput relative to
-the model-only figure.
+the model-only figure. ``--train-step B H W`` times training steps
+instead (stage 1 and stage 2, forward + loss + backward + Adam, per
+precision): the figures behind the CPU schedules of ``configs/cpu/``.
 """
 import argparse
 import json
@@ -65,6 +68,13 @@ def parse_args(argv=None):
                    'end-to-end fuse_kaist measurement')
     p.add_argument('--kaist-frames', type=int, default=4)
     p.add_argument('--skip-macs', action='store_true')
+    p.add_argument('--train-step', nargs=3, type=int,
+                   metavar=('BATCH', 'H', 'W'),
+                   help='instead of inference, time one training step '
+                   '(forward, loss, backward, Adam) of stage 1 '
+                   '(--stage1-config) and stage 2 (--config) per '
+                   '--precision on random crops of this size (bf16 = '
+                   'the autocast of tools/train.py --amp)')
     p.add_argument('--out', help='also write the JSON to this file')
     return p.parse_args(argv)
 
@@ -199,6 +209,63 @@ def end_to_end(args, method, config, ckpt, precision, tmp):
                 wait_input_s=round(s['timings']['wait_input_s'], 3))
 
 
+def time_train_steps(args):
+    """Median seconds per optimizer step of the stage-1 and stage-2 models.
+
+    The models are built from the configs (random weights, seed 0; the
+    checkpoints a config names are not loaded: speed does not depend on
+    them) and run exactly as the Runner does: ``model(inputs, mode='loss')``
+    inside the optim wrapper's autocast context, backward, Adam step.
+    """
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from msfam_mm.registry import MODELS
+    init_default_scope('mmdet')
+    batch, h, w = args.train_step
+    gen = torch.Generator().manual_seed(0)
+    out = {}
+    for stage, config in (('stage1', args.stage1_config),
+                          ('stage2', args.config)):
+        torch.manual_seed(0)
+        model = MODELS.build(Config.fromfile(config).model).to(args.device)
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        optim = torch.optim.Adam(params, lr=1e-4)
+
+        def crop():
+            return torch.rand(batch, 1, h, w, generator=gen).to(args.device)
+
+        inputs = crop() if stage == 'stage1' else dict(vis=crop(),
+                                                       ir=crop())
+        entry = {}
+        for prec in args.precision:
+            dtype = dict(bf16=torch.bfloat16, fp16=torch.float16).get(prec)
+            times = []
+            for k in range(args.warmup + args.repeats):
+                t0 = time.perf_counter()
+                with torch.autocast(torch.device(args.device).type,
+                                    dtype=dtype or torch.bfloat16,
+                                    enabled=dtype is not None):
+                    losses = model(inputs, mode='loss')
+                loss = sum(v for key, v in losses.items() if 'loss' in key)
+                optim.zero_grad()
+                loss.backward()
+                optim.step()
+                if torch.device(args.device).type == 'cuda':
+                    torch.cuda.synchronize(args.device)
+                if k >= args.warmup:
+                    times.append(time.perf_counter() - t0)
+            med = statistics.median(times)
+            entry[prec] = dict(step_s_median=round(med, 3),
+                               step_s_all=[round(t, 3) for t in times])
+            first = args.precision[0]
+            if prec != first:
+                entry[prec]['speedup_vs_' + first] = round(
+                    entry[first]['step_s_median'] / med, 3)
+        out[stage] = dict(config=config, precisions=entry)
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.threads:
@@ -220,6 +287,10 @@ def main(argv=None):
         torch=torch.__version__, shape=list(shape),
         batch_size=args.batch_size, device=args.device,
         repeats=args.repeats, warmup=args.warmup, methods={})
+    if args.train_step:
+        result['train_step'] = dict(batch_h_w=list(args.train_step),
+                                    **time_train_steps(args))
+        return _emit(result, args)
     vis, ir, source = load_pair(args, shape)
     result['input'] = source
     cl = dict(auto=None, on=True, off=False)[args.channels_last]
@@ -258,6 +329,10 @@ def main(argv=None):
                 entry['precisions'][prec] = p
                 del fuser
             result['methods'][method] = entry
+    return _emit(result, args)
+
+
+def _emit(result, args):
     result['machine']['load_avg_end'] = os.getloadavg()
     text = json.dumps(result, indent=2)
     print(text)
