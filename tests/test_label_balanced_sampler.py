@@ -1,5 +1,6 @@
 """LabelBalancedSampler: every gt_label drawn equally often, reproducibly,
-from the real classifier training data (visible, infrared, fused)."""
+and with the same mix of data sets, from the real classifier training
+data (visible, infrared, fused)."""
 from collections import Counter
 
 import pytest
@@ -9,7 +10,7 @@ from mmengine.registry import init_default_scope
 import msfam_mm  # noqa: F401  (registers everything)
 from msfam_mm.datasets import (PairedFusionDataset, PublishedFusionDataset,
                                SingleBandImageDataset)
-from msfam_mm.datasets.samplers import LabelBalancedSampler, label_of
+from msfam_mm.datasets.samplers import LabelBalancedSampler, sample_keys
 from msfam_mm.registry import DATA_SAMPLERS
 
 init_default_scope('mmdet')
@@ -36,6 +37,10 @@ def classifier_data(tmp_path_factory, tno42, tno42_fusions):
         PublishedFusionDataset(data_root=str(root), fusion_root='pub',
                                pairs_ann_file=str(pairs), label=FUSED),
     ])
+
+
+def label_of(dataset, i):
+    return sample_keys(dataset, i)[0]
 
 
 def test_draws_each_label_about_equally(classifier_data):
@@ -71,3 +76,62 @@ def test_sample_without_label_is_a_clear_error(tno42):
                                 img_dirs=['tno42/vi'], lazy_init=False)
     with pytest.raises(ValueError, match='no gt_label'):
         LabelBalancedSampler(ds, seed=0)
+
+
+@pytest.fixture(scope='module')
+def two_set_data(tmp_path_factory, tno42, tno42_fusions, roadscene221):
+    """The real classifier mix: TNO and RoadScene pairs, published fusions
+    of TNO only, so the fused label is mostly TNO."""
+    root = tmp_path_factory.mktemp('data2')
+    (root / 'tno42').symlink_to(tno42)
+    (root / 'roadscene221').symlink_to(roadscene221)
+    (root / 'pub').symlink_to(tno42_fusions)
+    pairs = root / 'pairs.txt'
+    tno = sorted(p.stem for p in (tno42 / 'vi').glob('*.png'))[:10]
+    rs = sorted(p.name for p in (roadscene221 / 'vi').glob('*.jpg'))[:40]
+    pairs.write_text(
+        ''.join(f'tno42/vi/{s}.png tno42/ir/{s}.png\n' for s in tno)
+        + ''.join(f'roadscene221/vi/{n} roadscene221/ir/{n}\n' for n in rs))
+    common = dict(data_root=str(root), ann_file=str(pairs), lazy_init=False)
+    return ConcatDataset([
+        SingleBandImageDataset(column=0, label=VIS, **common),
+        SingleBandImageDataset(column=1, label=IR, **common),
+        PairedFusionDataset(label=FUSED, **common),
+        PublishedFusionDataset(data_root=str(root), fusion_root='pub',
+                               pairs_ann_file=str(pairs), label=FUSED),
+    ])
+
+
+def _tno_share(dataset, indices, label):
+    keys = [sample_keys(dataset, i) for i in indices]
+    chosen = [scene for lbl, scene in keys if lbl == label]
+    return sum(scene == 'tno42' for scene in chosen) / len(chosen)
+
+
+def test_match_scene_sets_removes_the_tno_means_fused_shortcut(
+        two_set_data):
+    every = range(len(two_set_data))
+    assert {sample_keys(two_set_data, i)[1] for i in every} == {
+        'tno42', 'roadscene221'}
+    # data as it is: 100 of 140 fused images are TNO, 10 of 50 visible
+    assert _tno_share(two_set_data, every, FUSED) > 0.7
+    assert _tno_share(two_set_data, every, VIS) == pytest.approx(0.2)
+    plain = LabelBalancedSampler(two_set_data, seed=0)
+    matched = LabelBalancedSampler(two_set_data, seed=0,
+                                   match_scene_sets=True)
+    draws = {}
+    for name, sampler in (('plain', plain), ('matched', matched)):
+        idx = []
+        for epoch in range(10):
+            sampler.set_epoch(epoch)
+            idx += list(sampler)
+        draws[name] = idx
+    assert _tno_share(two_set_data, draws['plain'], FUSED) > 0.6
+    shares = [_tno_share(two_set_data, draws['matched'], lbl)
+              for lbl in (VIS, IR, FUSED)]
+    # every label: the mean of the three mixes, (0.2 + 0.2 + 0.71) / 3
+    for share in shares:
+        assert share == pytest.approx(0.37, abs=0.05), shares
+    counts = Counter(label_of(two_set_data, i) for i in draws['matched'])
+    for label in (VIS, IR, FUSED):
+        assert abs(counts[label] / len(draws['matched']) - 1 / 3) < 0.03

@@ -10,9 +10,26 @@ import os.path as osp
 from typing import Dict, List, Sequence, Tuple, Union
 
 __all__ = ['IMG_EXTENSIONS', 'read_list_file', 'scan_images',
-           'match_pairs_by_stem', 'as_dir_list']
+           'match_pairs_by_stem', 'as_dir_list', 'scene_set_of']
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+
+
+def scene_set_of(path: str, data_root: str = '') -> str:
+    """The data set a source image belongs to: the first folder of its
+    path below ``data_root`` (``'tno42'`` for ``data/tno42/vi/05.png``).
+
+    Stored as ``scene_set`` in the samples' info, so that a sampler can
+    keep the mix of data sets equal across labels (``LabelBalancedSampler``
+    ``match_scene_sets``).
+
+    Example:
+        >>> scene_set_of('data/tno42/vi/05.png', 'data/')
+        'tno42'
+    """
+    rel = osp.relpath(path, data_root) if data_root else path
+    parts = [p for p in osp.normpath(rel).split(os.sep) if p not in ('', '.')]
+    return parts[0] if len(parts) > 1 else ''
 
 
 def as_dir_list(dirs: Union[str, Sequence[str], None]) -> List[str]:

@@ -6,7 +6,7 @@ from mmengine.dataset import BaseDataset
 
 from msfam_mm.registry import DATASETS
 from .file_lists import (IMG_EXTENSIONS, as_dir_list, match_pairs_by_stem,
-                         read_list_file)
+                         read_list_file, scene_set_of)
 
 __all__ = ['PairedFusionDataset']
 
@@ -84,7 +84,8 @@ class PairedFusionDataset(BaseDataset):
                 read_list_file(self.ann_file, self.data_root, columns=2))
         data_list = []
         for vis_path, ir_path in pairs:
-            info = dict(img_path=vis_path, vis_path=vis_path, ir_path=ir_path)
+            info = dict(img_path=vis_path, vis_path=vis_path, ir_path=ir_path,
+                        scene_set=scene_set_of(vis_path, self.data_root))
             if self.label is not None:
                 info['gt_label'] = list(self.label)
             data_list.append(info)

@@ -14,7 +14,8 @@ from typing import List, Optional, Sequence
 from mmengine.dataset import BaseDataset
 
 from msfam_mm.registry import DATASETS
-from .file_lists import IMG_EXTENSIONS, read_list_file, scan_images
+from .file_lists import (IMG_EXTENSIONS, read_list_file, scan_images,
+                         scene_set_of)
 
 __all__ = ['PublishedFusionDataset']
 
@@ -86,6 +87,9 @@ class PublishedFusionDataset(BaseDataset):
                 osp.splitext(osp.basename(vis))[0]
                 for vis, _ in read_list_file(ann, self.data_root, columns=2)
                 if osp.normpath(osp.dirname(vis)) == source)
+        # the data set of the pairs the fusions were made from
+        scene_set = scene_set_of(osp.join(self._root(self.source_dir), 'x'),
+                                 self.data_root)
         data_list = []
         for method in methods:
             files = scan_images(osp.join(root, method), self.suffixes)
@@ -96,7 +100,8 @@ class PublishedFusionDataset(BaseDataset):
                     raise FileNotFoundError(
                         f'PublishedFusionDataset: {method} has no fusion of '
                         f'pair {stem!r} in {osp.join(root, method)!r}')
-                info = dict(img_path=by_stem[stem], method=method)
+                info = dict(img_path=by_stem[stem], method=method,
+                            scene_set=scene_set)
                 if self.label is not None:
                     info['gt_label'] = list(self.label)
                 data_list.append(info)

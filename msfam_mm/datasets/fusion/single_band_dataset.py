@@ -6,7 +6,7 @@ from mmengine.dataset import BaseDataset
 
 from msfam_mm.registry import DATASETS
 from .file_lists import (IMG_EXTENSIONS, as_dir_list, read_list_file,
-                         scan_images)
+                         scan_images, scene_set_of)
 
 __all__ = ['SingleBandImageDataset']
 
@@ -78,7 +78,8 @@ class SingleBandImageDataset(BaseDataset):
                     paths.append(entry[self.column])
         data_list = []
         for path in paths:
-            info = dict(img_path=path)
+            info = dict(img_path=path,
+                        scene_set=scene_set_of(path, self.data_root))
             if self.label is not None:
                 info['gt_label'] = list(self.label)
             data_list.append(info)

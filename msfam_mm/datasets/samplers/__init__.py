@@ -1,4 +1,4 @@
 from .label_balanced_sampler import (LabelBalancedSampler, balanced_weights,
-                                     label_of)
+                                     sample_keys)
 
-__all__ = ['LabelBalancedSampler', 'balanced_weights', 'label_of']
+__all__ = ['LabelBalancedSampler', 'balanced_weights', 'sample_keys']
