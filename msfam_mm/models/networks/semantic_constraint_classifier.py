@@ -8,7 +8,7 @@ existing methods (1, 1). Frozen, it scores the fused image in stage 2
 (Eq. 8). Layer widths, strides and activations are not given in the paper;
 see docs/architecture.md.
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 from torch import nn
@@ -18,13 +18,22 @@ from msfam_mm.registry import MODELS
 
 @MODELS.register_module()
 class SemanticConstraintClassifier(nn.Module):
-    """Four stride-2 conv3x3 + LeakyReLU layers, global average pool, one FC.
+    """Four stride-2 conv3x3 + BatchNorm + LeakyReLU layers, global average
+    pool, one FC.
 
     Args:
         in_channels (int): image channels (grey: 1).
         widths (Sequence[int]): output channels of the four conv layers.
         num_classes (int): labels; 2 = (visible, infrared).
         relu_slope (float): LeakyReLU slope.
+        norm (str | None): ``'bn'`` (default): BatchNorm after every conv;
+            ``None``: no normalisation. Without it the classifier did not
+            learn on this project's data (it answered (1, 1) for every
+            image after 600 balanced iterations, docs/architecture.md).
+            Stage 2 keeps the frozen classifier in eval mode
+            (``MSFAMFusion.train``, ``FreezeCheckHook``), so the running
+            statistics are used there and its output does not depend on
+            the batch.
 
     ``forward`` returns sigmoid probabilities (B, num_classes) = (p_vis,
     p_ir); ``forward_logits`` the pre-sigmoid logits. Any input size
@@ -40,21 +49,27 @@ class SemanticConstraintClassifier(nn.Module):
 
     def __init__(self, in_channels: int = 1,
                  widths: Sequence[int] = (32, 64, 128, 256),
-                 num_classes: int = 2, relu_slope: float = 0.2) -> None:
+                 num_classes: int = 2, relu_slope: float = 0.2,
+                 norm: Optional[str] = 'bn') -> None:
         super().__init__()
         widths = tuple(int(w) for w in widths)
         if len(widths) != 4:
             raise ValueError('SemanticConstraintClassifier: the paper uses '
                              f'four conv layers, got widths={widths}')
+        if norm not in ('bn', None):
+            raise ValueError('SemanticConstraintClassifier: norm must be '
+                             f"'bn' or None, got {norm!r}")
         self.in_channels = in_channels
         self.num_classes = num_classes
+        self.norm = norm
         layers = []
         chans = (in_channels, ) + widths
         for c_in, c_out in zip(chans[:-1], chans[1:]):
-            # No batch norm: the classifier is frozen inside stage-2 training
-            # and must behave the same whatever mode the wrapper leaves it in.
-            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1),
-                       nn.LeakyReLU(relu_slope)]
+            layers.append(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1,
+                                    bias=norm is None))
+            if norm == 'bn':
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(nn.LeakyReLU(relu_slope))
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(widths[-1], num_classes)
