@@ -417,3 +417,30 @@ def test_fusion_only_ablation_trains_the_encoder(repo_root, data_root,
     assert any(not torch.equal(before[k], after[k]) for k in before)
     assert 'loss_constraint' not in runner.message_hub.log_scalars \
         and 'train/loss_constraint' not in runner.message_hub.log_scalars
+
+
+@pytest.mark.parametrize('mode', ['minmax', 'raw'])
+def test_constraint_classifier_judges_the_output_image(mode):
+    """Eq. 8 scores the min-max normalised image the model outputs
+    (Section 4.1), so out-of-range values cannot fool the classifier."""
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='MSFAMFusion', constraint_input=mode,
+        net=dict(type='MSFAMNet', stem_channels=4, widths=(8, 8, 16, 16))))
+    fused = torch.rand(2, 1, 32, 32) * 0.5 + 0.2
+    fused[:, :, :, -1] = 3.0  # the border exploit seen with mode='raw'
+    seen = {}
+    model.classifier.register_forward_pre_hook(
+        lambda module, args: seen.setdefault('x', args[0]))
+    model._constraint_input(fused)
+    x = seen['x']
+    if mode == 'raw':
+        assert torch.equal(x, fused)
+    else:
+        assert x.amin().item() == 0.0 and x.amax().item() == 1.0
+        expected = (fused - fused.amin((1, 2, 3), keepdim=True)) / (
+            fused.amax((1, 2, 3), keepdim=True)
+            - fused.amin((1, 2, 3), keepdim=True))
+        torch.testing.assert_close(x, expected)
+    with pytest.raises(ValueError, match='constraint_input'):
+        MODELS.build(dict(type='MSFAMFusion', constraint_input='clip'))

@@ -28,6 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from ..utils.normalization import minmax_normalize
 from .image_io import ImageLike, load_image, merge_luma, split_luma, to_grey
 
 PRECISIONS = ('fp32', 'bf16', 'fp16')
@@ -88,11 +89,7 @@ def tensor_to_uint8(x: torch.Tensor, normalize: str) -> torch.Tensor:
     """
     x = x.float()
     if normalize == 'minmax':
-        lo = x.amin(dim=(1, 2, 3), keepdim=True)
-        hi = x.amax(dim=(1, 2, 3), keepdim=True)
-        rng = hi - lo
-        x = torch.where(rng > 0, (x - lo) / rng.clamp_min(1e-12),
-                        torch.zeros_like(x))
+        x = minmax_normalize(x)
     elif normalize == 'clip':
         x = x.clamp(0.0, 1.0)
     else:

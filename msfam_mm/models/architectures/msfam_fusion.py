@@ -6,11 +6,14 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
 from msfam_mm.registry import MODELS
-from msfam_mm.utils import load_submodule_weights, resolve_checkpoint_path
+from msfam_mm.utils import (load_submodule_weights, minmax_normalize,
+                            resolve_checkpoint_path)
 from ._precision import float32_losses
 from .msfam_reconstructor import _sample_meta
 
 __all__ = ['MSFAMFusion']
+
+CONSTRAINT_INPUTS = ('minmax', 'raw')
 
 
 @MODELS.register_module()
@@ -38,6 +41,14 @@ class MSFAMFusion(BaseModel):
             ``classifier.*`` weights are loaded in :meth:`init_weights`.
             Both paths may be glob patterns matching exactly one file.
         freeze_encoder: freeze the encoder (paper: yes).
+        constraint_input: what the frozen classifier of Eq. 8 judges:
+            ``'minmax'`` (default) the fused image min-max normalised per
+            image, i.e. the image the model outputs (Section 4.1);
+            ``'raw'`` the un-normalised network output. With ``'raw'`` the
+            network learned to fool a weak classifier with extreme values
+            along the image border (up to 3.1 on a [0, 1] scale after 150
+            CPU iterations), which the output normalisation then turns
+            into a flat, low-contrast image (docs/training.md).
         data_preprocessor: config of ``FusionDataPreprocessor``.
 
     ``forward(inputs, data_samples, mode)`` with ``inputs = {'vis': (B, 1,
@@ -62,6 +73,7 @@ class MSFAMFusion(BaseModel):
                  stage1_checkpoint: Optional[str] = None,
                  classifier_checkpoint: Optional[str] = None,
                  freeze_encoder: bool = True,
+                 constraint_input: str = 'minmax',
                  data_preprocessor: Optional[dict] = dict(
                      type='FusionDataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
@@ -76,6 +88,10 @@ class MSFAMFusion(BaseModel):
         self.stage1_checkpoint = stage1_checkpoint
         self.classifier_checkpoint = classifier_checkpoint
         self.freeze_encoder = freeze_encoder
+        if constraint_input not in CONSTRAINT_INPUTS:
+            raise ValueError(f'MSFAMFusion: constraint_input must be one of '
+                             f'{CONSTRAINT_INPUTS}, got {constraint_input!r}')
+        self.constraint_input = constraint_input
         self._freeze()
 
     def _freeze(self) -> None:
@@ -123,6 +139,8 @@ class MSFAMFusion(BaseModel):
     def _constraint_input(self, fused: torch.Tensor) -> Optional[torch.Tensor]:
         if getattr(self.loss_module, 'constraint_weight', 1.) <= 0:
             return None
+        if self.constraint_input == 'minmax':
+            fused = minmax_normalize(fused)
         if getattr(self.loss_module, 'from_logits', False):
             return self.classifier.forward_logits(fused)
         return self.classifier(fused)
