@@ -22,8 +22,12 @@ model = dict(
     type='MSFAMFusion',
     net=dict(type='MSFAMNet', with_fusion=True),
     classifier=dict(type='SemanticConstraintClassifier'),
+    # MS-SSIM of the Pull-Push term with reflect padding: with 'valid'
+    # windows the border pixels are almost unconstrained, and the output
+    # grew spikes there that Section 4.1's min-max normalisation turns
+    # into a flat image (docs/losses.md)
     loss=dict(type='FusionLoss', l1_weight=1.0, constraint_weight=0.84,
-              pull_push_weight=2.0),
+              pull_push_weight=2.0, pull_push=dict(padding='reflect')),
     stage1_checkpoint=stage1_checkpoint,
     classifier_checkpoint=classifier_checkpoint,
     freeze_encoder=True,

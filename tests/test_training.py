@@ -383,7 +383,7 @@ ABLATIONS = {
 @pytest.mark.parametrize('name', sorted(ABLATIONS))
 def test_ablation_configs_change_only_their_terms(repo_root, name):
     """Tables 1 and 3 at CPU scale: each ablation is the CPU stage-2
-    config with only its own change, 150 iterations."""
+    config with only its own change, 100 iterations."""
     full = Config.fromfile(
         str(repo_root / 'configs' / 'cpu' / 'msfam_stage2_cpu.py'))
     cfg = Config.fromfile(
@@ -394,9 +394,10 @@ def test_ablation_configs_change_only_their_terms(repo_root, name):
     assert loss.get('pull_push', {}).get('direction',
                                          'as_written') == direction
     assert (loss.l1_weight, loss.pull_push_weight) == (1.0, 2.0)
+    assert loss.pull_push.padding == 'reflect'  # as the full stage 2
     assert bool(cfg.model.stage1_checkpoint) == staged
     assert cfg.model.freeze_encoder == staged
-    assert cfg.train_cfg.max_iters == 150
+    assert cfg.train_cfg.max_iters == 100
     for key in ('train_dataloader', 'optim_wrapper'):
         a, b = cfg[key].to_dict(), full[key].to_dict()
         if not staged:  # fusion-only: encoder and decoder at the base lr

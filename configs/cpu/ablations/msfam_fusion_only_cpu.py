@@ -2,7 +2,7 @@
 # network trained from random weights on the fusion pairs in one stage
 # (no stage-1 reconstruction), with "only the basic L1 loss and SSIM loss"
 # (Section 4.2.1): L1 + 2 x the equally weighted two-source MS-SSIM loss.
-# Same data, crops, optimizer and length as the 150-iteration ablations of
+# Same data, crops, optimizer and length as the 100-iteration ablations of
 # configs/cpu/ablations/; the encoder learns at the base rate.
 _base_ = ['../msfam_stage2_cpu.py']
 
@@ -17,4 +17,4 @@ custom_hooks = [
     dict(type='FreezeCheckHook', frozen_modules=('classifier', ),
          eval_modules=('classifier', ))
 ]
-train_cfg = dict(max_iters=150)
+train_cfg = dict(max_iters=100)
