@@ -217,9 +217,14 @@ def test_make_report_end_to_end(report_tool, exported, tiny_data_root,
             '--checkpoint', exported['stage2']['path'],
             '--classifier', exported['classifier']['path'],
             '--work-dir', str(work), '--workers', '1',
-            '--speed-repeats', '0', '--macs-size', '32', '40']
+            '--speed-repeats', '0', '--macs-size', '32', '40',
+            '--ablation', f'same weights again=msfam:{STAGE2_CONFIG}:'
+            + exported['stage2']['path']]
     assert report_tool.main(argv) == 0
     text = out.read_text()
+    ablations = text.split('## Ablations')[1].split('## Figures')[0]
+    assert '| same weights again | 2 |' in ablations
+    assert 'Not run' not in ablations
     for needle in ('Table 6 reproduction on TNO-42', 'Held-out 10 %',
                    'Paper Table 6 layout', 'Goal check', 'MSFAM (shipped)',
                    'SeAFusion', 'baseline: laplacian', 'Parameters: 4,220,065',
