@@ -700,19 +700,20 @@ lengths (the shipped model ran longer). Without Pull-Push, the two-source
 MS-SSIM term keeps fixed weights 0.5/0.5 (`PullPushLoss
 direction='equal'`); without the Semantic Constraint, alpha_2 = 0. The
 reconstruction-only row of Table 1 fuses with NestFuse's strategy on the
-stage-1 network, with no stage-2 training. Commands:
+stage-1 network, with no stage-2 training. Table 3's first row (neither
+P nor C) has a config too, `configs/cpu/ablations/msfam_stage2_cpu_baseline.py`;
+add it with one more `--ablation`. Commands:
 
 ```bash
-for a in no_pullpush no_constraint baseline; do
+for a in no_pullpush no_constraint; do
   python tools/train.py configs/cpu/ablations/msfam_stage2_cpu_$a.py --amp \\
       --work-dir work_dirs/abl_$a
 done
 python tools/train.py configs/cpu/ablations/msfam_fusion_only_cpu.py --amp \\
     --work-dir work_dirs/abl_fusion_only
-python tools/make_report.py --out docs/RESULTS.md \\
+python tools/make_report.py --out docs/RESULTS.md --ablation-pairs 16 \\
   --ablation "Rec. + NestFuse strategy=nestfuse:configs/msfam_stage1.py:work_dirs/msfam_stage1_cpu/iter_{s1_iters}.pth" \\
   --ablation "fusion-only (L1 + SSIM)=msfam:configs/msfam_stage2.py:work_dirs/abl_fusion_only/iter_100.pth" \\
-  --ablation "stage 2, neither P nor C=msfam:configs/msfam_stage2.py:work_dirs/abl_baseline/iter_100.pth" \\
   --ablation "stage 2, C only (no Pull-Push)=msfam:configs/msfam_stage2.py:work_dirs/abl_no_pullpush/iter_100.pth" \\
   --ablation "stage 2, P only (no Constraint)=msfam:configs/msfam_stage2.py:work_dirs/abl_no_constraint/iter_100.pth" \\
   --ablation "stage 2, full (P + C), 100 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu/iter_100.pth"
