@@ -681,7 +681,7 @@ loops (a run fits a wall-time budget and resumes); smaller crops and a
 10x learning rate (1e-3; for the classifier and stage 2 with a cosine
 decay to 1e-5), because only hundreds of iterations fit;
 bf16 autocast for stages 1 and 2 (`tools/train.py --amp`; the losses
-stay in fp32), which is 2-3x faster per step on a CPU with AMX or
+stay in fp32), which is 1.9-2.3x faster per step on a CPU with AMX or
 AVX512-BF16 and much slower on one without (checkpoints/README.md); the
 classifier drawn label- and data-set-balanced (`LabelBalancedSampler`),
 with BatchNorm, validated every 500 iterations on
