@@ -685,7 +685,7 @@ DESIGN_TEXT = """\
 table below: the full loss at 100 iterations is behind Pull-Push alone
 on all six goal metrics, at 300 iterations on five): the classifier is
 right on
-only three images in four, the network fools it within a few hundred
+only about seven held-out images in ten, the network fools it within a few hundred
 iterations (its loss fell from 0.88 to 0.06), and its gradient on the
 fused image was about seven times that of the Pull-Push term
 (docs/training.md). The classifier is shipped too; the paper's full loss
