@@ -18,6 +18,19 @@ init_default_scope('mmdet')
 VIS, IR, FUSED = (1., 0.), (0., 1.), (1., 1.)
 
 
+def _classifier_sources(root, pairs):
+    """The classifier's sources as its config builds them: visible,
+    infrared, rule-fused pairs and the published fusions in ``root/pub``."""
+    common = dict(data_root=str(root), ann_file=str(pairs), lazy_init=False)
+    return ConcatDataset([
+        SingleBandImageDataset(column=0, label=VIS, **common),
+        SingleBandImageDataset(column=1, label=IR, **common),
+        PairedFusionDataset(label=FUSED, **common),
+        PublishedFusionDataset(data_root=str(root), fusion_root='pub',
+                               pairs_ann_file=str(pairs), label=FUSED),
+    ])
+
+
 @pytest.fixture(scope='module')
 def classifier_data(tmp_path_factory, tno42, tno42_fusions):
     """The classifier's three sources on TNO-42: 42 visible, 42 infrared,
@@ -29,14 +42,7 @@ def classifier_data(tmp_path_factory, tno42, tno42_fusions):
     stems = sorted(p.stem for p in (tno42 / 'vi').glob('*.png'))
     pairs.write_text(''.join(f'tno42/vi/{s}.png tno42/ir/{s}.png\n'
                              for s in stems))
-    common = dict(data_root=str(root), ann_file=str(pairs), lazy_init=False)
-    return ConcatDataset([
-        SingleBandImageDataset(column=0, label=VIS, **common),
-        SingleBandImageDataset(column=1, label=IR, **common),
-        PairedFusionDataset(label=FUSED, **common),
-        PublishedFusionDataset(data_root=str(root), fusion_root='pub',
-                               pairs_ann_file=str(pairs), label=FUSED),
-    ])
+    return _classifier_sources(root, pairs)
 
 
 def label_of(dataset, i):
@@ -92,14 +98,7 @@ def two_set_data(tmp_path_factory, tno42, tno42_fusions, roadscene221):
     pairs.write_text(
         ''.join(f'tno42/vi/{s}.png tno42/ir/{s}.png\n' for s in tno)
         + ''.join(f'roadscene221/vi/{n} roadscene221/ir/{n}\n' for n in rs))
-    common = dict(data_root=str(root), ann_file=str(pairs), lazy_init=False)
-    return ConcatDataset([
-        SingleBandImageDataset(column=0, label=VIS, **common),
-        SingleBandImageDataset(column=1, label=IR, **common),
-        PairedFusionDataset(label=FUSED, **common),
-        PublishedFusionDataset(data_root=str(root), fusion_root='pub',
-                               pairs_ann_file=str(pairs), label=FUSED),
-    ])
+    return _classifier_sources(root, pairs)
 
 
 def _tno_share(dataset, indices, label):
