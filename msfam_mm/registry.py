@@ -12,5 +12,5 @@ from mmengine.registry import Registry
 
 FUSERS = Registry('fuser', locations=['msfam_mm.apis'])
 
-__all__ = ['MODELS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS', 'HOOKS',
-           'OPTIM_WRAPPER_CONSTRUCTORS', 'FUSERS']
+__all__ = ['MODELS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS',
+           'HOOKS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'FUSERS']

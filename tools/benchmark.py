@@ -214,45 +214,45 @@ def time_train_steps(args):
 
     The models are built from the configs (random weights, seed 0; the
     checkpoints a config names are not loaded: speed does not depend on
-    them) and run exactly as the Runner does: ``model(inputs, mode='loss')``
-    inside the optim wrapper's autocast context, backward, Adam step.
+    them) and stepped as the Runner steps them: ``model(inputs,
+    mode='loss')`` under the precision's autocast (what ``--amp``'s optim
+    wrapper enters), backward, Adam step.
     """
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+    from msfam_mm.apis.base_fuser import autocast_context
     from msfam_mm.registry import MODELS
     init_default_scope('mmdet')
     batch, h, w = args.train_step
+    device = torch.device(args.device)
     gen = torch.Generator().manual_seed(0)
     out = {}
     for stage, config in (('stage1', args.stage1_config),
                           ('stage2', args.config)):
         torch.manual_seed(0)
-        model = MODELS.build(Config.fromfile(config).model).to(args.device)
+        model = MODELS.build(Config.fromfile(config).model).to(device)
         model.train()
         params = [p for p in model.parameters() if p.requires_grad]
         optim = torch.optim.Adam(params, lr=1e-4)
 
         def crop():
-            return torch.rand(batch, 1, h, w, generator=gen).to(args.device)
+            return torch.rand(batch, 1, h, w, generator=gen).to(device)
 
         inputs = crop() if stage == 'stage1' else dict(vis=crop(),
                                                        ir=crop())
         entry = {}
         for prec in args.precision:
-            dtype = dict(bf16=torch.bfloat16, fp16=torch.float16).get(prec)
             times = []
             for k in range(args.warmup + args.repeats):
                 t0 = time.perf_counter()
-                with torch.autocast(torch.device(args.device).type,
-                                    dtype=dtype or torch.bfloat16,
-                                    enabled=dtype is not None):
+                with autocast_context(device, prec):
                     losses = model(inputs, mode='loss')
                 loss = sum(v for key, v in losses.items() if 'loss' in key)
                 optim.zero_grad()
                 loss.backward()
                 optim.step()
-                if torch.device(args.device).type == 'cuda':
-                    torch.cuda.synchronize(args.device)
+                if device.type == 'cuda':
+                    torch.cuda.synchronize(device)
                 if k >= args.warmup:
                     times.append(time.perf_counter() - t0)
             med = statistics.median(times)
