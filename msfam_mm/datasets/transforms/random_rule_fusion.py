@@ -16,7 +16,9 @@ so every training pair yields a fresh (1, 1) example:
 These helpers are deliberately small; fuller baseline fusers live in
 ``msfam_mm.apis``.
 """
-from typing import Sequence, Tuple
+import zlib
+from pathlib import Path
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -76,6 +78,12 @@ class RandomRuleFusion:
         rules: rules to draw from uniformly
             (``'weighted_average'``, ``'max'``, ``'two_scale'``).
         weight_range: range of the visible weight of ``weighted_average``.
+        seed: ``None`` (training): a fresh rule and weight at every call,
+            from numpy's global generator. An int (validation): the rule
+            and weight are drawn from a generator seeded with ``seed`` and
+            the visible image's file name (``results[keys[0] + '_path']``),
+            so every check fuses each pair the same way and "best
+            checkpoint" compares like with like.
 
     Adds ``fusion_rule`` (the rule's name).
 
@@ -92,7 +100,8 @@ class RandomRuleFusion:
                  keys: Sequence[str] = ('vis', 'ir'),
                  out_key: str = 'img',
                  rules: Sequence[str] = RULES,
-                 weight_range: Tuple[float, float] = (0.3, 0.7)) -> None:
+                 weight_range: Tuple[float, float] = (0.3, 0.7),
+                 seed: Optional[int] = None) -> None:
         if len(keys) != 2:
             raise ValueError(f'RandomRuleFusion: keys must name the '
                              f'(visible, infrared) pair, got {keys!r}')
@@ -108,15 +117,34 @@ class RandomRuleFusion:
         self.out_key = out_key
         self.rules = tuple(rules)
         self.weight_range = (float(lo), float(hi))
+        self.seed = seed
+
+    def _generator(self, results: dict):
+        """``(randint, uniform)`` of numpy's global generator, or of one
+        seeded with ``seed`` and the pair's visible file (the last three
+        path parts, e.g. ``tno42/vi/01.png``, so the draw does not depend
+        on where the data root lies)."""
+        if self.seed is None:
+            return np.random.randint, np.random.uniform
+        path_key = f'{self.keys[0]}_path'
+        if path_key not in results:
+            raise KeyError(f'RandomRuleFusion(seed={self.seed}): the results '
+                           f'have no {path_key!r} to fix the rule by; load '
+                           'the pair with LoadGreyImage first')
+        name = '/'.join(Path(str(results[path_key])).parts[-3:])
+        rng = np.random.default_rng([self.seed,
+                                     zlib.crc32(name.encode('utf-8'))])
+        return rng.integers, rng.uniform
 
     def __call__(self, results: dict) -> dict:
         return self.transform(results)
 
     def transform(self, results: dict) -> dict:
         vis, ir = results[self.keys[0]], results[self.keys[1]]
-        rule = self.rules[np.random.randint(len(self.rules))]
+        randint, uniform = self._generator(results)
+        rule = self.rules[int(randint(len(self.rules)))]
         if rule == 'weighted_average':
-            weight = np.random.uniform(*self.weight_range)
+            weight = float(uniform(*self.weight_range))
             fused = fuse_weighted_average(vis, ir, weight)
         elif rule == 'max':
             fused = fuse_max(vis, ir)
@@ -129,4 +157,4 @@ class RandomRuleFusion:
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(keys={self.keys}, out_key='
                 f'{self.out_key!r}, rules={self.rules}, weight_range='
-                f'{self.weight_range})')
+                f'{self.weight_range}, seed={self.seed})')
