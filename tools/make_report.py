@@ -687,8 +687,8 @@ on all six goal metrics, at 300 iterations on five): the classifier is
 right on
 only about seven held-out images in ten, the network fools it within a few hundred
 iterations (its loss fell from 0.88 to 0.06), and its gradient on the
-fused image was about seven times that of the Pull-Push term
-(docs/training.md). The classifier is shipped too; the paper's full loss
+fused image was 21-29 times that of the Pull-Push term
+(`tools/loss_gradients.py`, docs/training.md). The classifier is shipped too; the paper's full loss
 needs one close to its > 99 %.
 
 Decisions of the CPU run that the paper does not cover: iteration-based
