@@ -405,6 +405,42 @@ def test_ablation_configs_change_only_their_terms(repo_root, name):
         assert a == b, key
 
 
+PULL_PUSH_RUNS = {
+    # config: (iterations, crop of its training pipeline)
+    'msfam_stage2_cpu_pullpush': (300, (128, 128)),
+    'msfam_stage2_cpu_pullpush_600': (600, (128, 128)),
+    'msfam_stage2_cpu_pullpush_600_crop160': (600, (160, 160)),
+}
+
+
+@pytest.mark.parametrize('name', sorted(PULL_PUSH_RUNS))
+def test_pull_push_runs_only_change_length_and_crop(repo_root, name):
+    """The shipped CPU stage 2 and its longer variants are the "P only"
+    ablation run for longer (and, for one, on larger crops): loss, data
+    and optimizer stay the ablation's, and the cosine decay ends on the
+    last iteration, so the shipped (last) checkpoint is not one step of a
+    large learning rate."""
+    short = Config.fromfile(str(repo_root / 'configs' / 'cpu' / 'ablations'
+                                / 'msfam_stage2_cpu_no_constraint.py'))
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'cpu' / f'{name}.py'))
+    iters, crop = PULL_PUSH_RUNS[name]
+    assert cfg.model.to_dict() == short.model.to_dict()
+    assert cfg.optim_wrapper.to_dict() == short.optim_wrapper.to_dict()
+    assert cfg.train_cfg.max_iters == iters
+    (sched, ) = cfg.param_scheduler
+    assert (sched.type, sched.end, sched.T_max) == ('CosineAnnealingLR',
+                                                    iters, iters)
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    crops = [t.crop_size for t in pipeline if t.type == 'PairedRandomCrop']
+    assert crops == [crop]
+    for key in ('ann_file', 'data_root'):
+        assert cfg.train_dataloader.dataset[key] == \
+            short.train_dataloader.dataset[key]
+    assert cfg.train_dataloader.batch_size == \
+        short.train_dataloader.batch_size
+    assert cfg.randomness == short.randomness
+
+
 def test_fusion_only_ablation_trains_the_encoder(repo_root, data_root,
                                                  tmp_path):
     cfg = fast_cfg(repo_root, 'cpu/ablations/msfam_fusion_only_cpu',
