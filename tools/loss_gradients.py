@@ -25,7 +25,6 @@ REPO_ROOT = str(Path(__file__).resolve().parents[1])
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import cv2  # noqa: E402
 import torch  # noqa: E402
 
 
@@ -51,23 +50,23 @@ def parse_args(argv=None):
 
 
 def read_grey(path: str):
-    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise SystemExit(f'error: cannot read image {path!r}')
-    return img
+    from msfam_mm.datasets.transforms.loading import read_grey_image
+    try:
+        return read_grey_image(path)
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f'error: {err}') from None
 
 
 def load_weights(module, path: str, prefix: str) -> None:
     """Load ``path`` into ``module``: keys under ``prefix`` of a training
     checkpoint, or a bare state dict of the module itself."""
-    from msfam_mm.utils import get_state_dict, load_checkpoint_safe
-    state = get_state_dict(load_checkpoint_safe(path), path)
-    if any(k.startswith(prefix) for k in state):
-        state = {k[len(prefix):]: v for k, v in state.items()
-                 if k.startswith(prefix)}
+    from msfam_mm.utils import prefixed_or_bare_state_dict
     try:
-        module.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                for k, v in state.items()}, strict=True)
+        state = prefixed_or_bare_state_dict(path, prefix)
+    except (FileNotFoundError, RuntimeError, TypeError) as err:
+        raise SystemExit(f'error: {err}') from None
+    try:
+        module.load_state_dict(state, strict=True)
     except RuntimeError as err:
         raise SystemExit(f'error: {path!r} does not fit '
                          f'{type(module).__name__}: {err}') from None

@@ -381,16 +381,11 @@ def classifier_accuracy(config: str, checkpoint: str, data_root: str,
 
     import msfam_mm  # noqa: F401
     from msfam_mm.registry import MODELS
-    from msfam_mm.utils import get_state_dict, load_checkpoint_safe
+    from msfam_mm.utils import prefixed_or_bare_state_dict
     cfg = Config.fromfile(config)
     cls = MODELS.build(cfg.model.classifier).eval()
-    state = get_state_dict(load_checkpoint_safe(checkpoint), checkpoint)
-    if any(k.startswith('classifier.') for k in state):
-        state = OrderedDict((k[len('classifier.'):], v)
-                            for k, v in state.items()
-                            if k.startswith('classifier.'))
-    cls.load_state_dict(OrderedDict((k, v.float()) for k, v in state.items()),
-                        strict=True)
+    cls.load_state_dict(
+        prefixed_or_bare_state_dict(checkpoint, 'classifier.'), strict=True)
     groups = OrderedDict()
     groups['visible'] = ([v for v, _ in test_pairs.values()], (1, 0))
     groups['infrared'] = ([i for _, i in test_pairs.values()], (0, 1))

@@ -25,7 +25,7 @@ from mmengine.config import Config
 from torch import nn
 
 from ..registry import MODELS
-from ..utils import get_state_dict, load_checkpoint_safe
+from ..utils import prefixed_or_bare_state_dict
 
 ConfigLike = Union[str, os.PathLike, Config, dict]
 
@@ -87,15 +87,7 @@ def net_state_dict(checkpoint: Union[str, os.PathLike]
                    ) -> 'OrderedDict[str, torch.Tensor]':
     """The MSFAMNet weights of a checkpoint file (``net.`` prefix stripped
     when present), as float32 tensors on the CPU."""
-    path = os.fspath(checkpoint)
-    state = get_state_dict(load_checkpoint_safe(path, map_location='cpu'),
-                           path)
-    if any(k.startswith('net.') for k in state):
-        state = OrderedDict((k[4:], v) for k, v in state.items()
-                            if k.startswith('net.'))
-    return OrderedDict(
-        (k, v.float() if v.is_floating_point() else v)
-        for k, v in state.items())
+    return prefixed_or_bare_state_dict(checkpoint, 'net.')
 
 
 def load_net_weights(net: nn.Module, checkpoint: Union[str, os.PathLike],

@@ -18,7 +18,7 @@ from torch import nn
 from msfam_mm.engine.checkpoint_compat import register_mmengine_safe_globals
 
 __all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
-           'resolve_checkpoint_path']
+           'resolve_checkpoint_path', 'prefixed_or_bare_state_dict']
 
 PathLike = Union[str, os.PathLike]
 
@@ -97,6 +97,25 @@ def get_state_dict(checkpoint: dict, path: Optional[PathLike] = None
         raise TypeError(f'{where} has no tensor state dict (keys: '
                         f'{sorted(checkpoint)[:8]})')
     return OrderedDict(state)
+
+
+def prefixed_or_bare_state_dict(path: PathLike, prefix: str
+                                ) -> 'OrderedDict[str, torch.Tensor]':
+    """One module's weights from a training checkpoint or a bare state dict.
+
+    If any key of the file's state dict starts with ``prefix`` (an mmengine
+    checkpoint of the whole model, e.g. ``net.`` or ``classifier.``), the
+    weights under it are returned with the prefix stripped; otherwise the
+    file is taken as the module's own state dict (the shipped fp16 files).
+    Floating-point tensors are cast to float32, others kept.
+    """
+    path = os.fspath(path)
+    state = get_state_dict(load_checkpoint_safe(path), path)
+    if any(k.startswith(prefix) for k in state):
+        state = OrderedDict((k[len(prefix):], v) for k, v in state.items()
+                            if k.startswith(prefix))
+    return OrderedDict((k, v.float() if v.is_floating_point() else v)
+                       for k, v in state.items())
 
 
 def load_submodule_weights(module: nn.Module,
