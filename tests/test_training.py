@@ -469,7 +469,7 @@ def test_constraint_classifier_judges_the_output_image(mode):
     seen = {}
     model.classifier.register_forward_pre_hook(
         lambda module, args: seen.setdefault('x', args[0]))
-    model._constraint_input(fused)
+    model.constraint_scores(fused)
     x = seen['x']
     if mode == 'raw':
         assert torch.equal(x, fused)

@@ -93,7 +93,7 @@ def loss_gradients(model, vis, ir, margin: int) -> dict:
     loss returns, on (1, 1, H, W) inputs in [0, 1]."""
     model.eval()
     fused = model.net(vis, ir).detach().requires_grad_(True)
-    probs = model._constraint_input(fused)
+    probs = model.constraint_scores(fused)
     terms = model.loss_module(vis, ir, fused, probs)
     h, w = fused.shape[-2:]
     if 2 * margin >= min(h, w):

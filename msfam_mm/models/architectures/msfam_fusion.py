@@ -136,7 +136,14 @@ class MSFAMFusion(BaseModel):
                       logger='current', level=30)
         self._freeze()
 
-    def _constraint_input(self, fused: torch.Tensor) -> Optional[torch.Tensor]:
+    def constraint_scores(self,
+                          fused: torch.Tensor) -> Optional[torch.Tensor]:
+        """What the Semantic Constraint loss (Eq. 8) receives for ``fused``
+        (B, 1, H, W): the frozen classifier's probabilities (or logits when
+        the loss takes logits) of the min-max normalised image, or of the
+        raw output with ``constraint_input='raw'``; ``None`` when the loss
+        has no constraint term. Gradients flow through it into ``fused``.
+        """
         if getattr(self.loss_module, 'constraint_weight', 1.) <= 0:
             return None
         if self.constraint_input == 'minmax':
@@ -161,7 +168,7 @@ class MSFAMFusion(BaseModel):
                 fused = fused.float()
                 # the classifier is frozen but the gradient flows through
                 # it into the fused image (Eq. 8)
-                probs = self._constraint_input(fused)
+                probs = self.constraint_scores(fused)
                 return self.loss_module(vis.float(), ir.float(), fused,
                                         probs)
         if mode == 'predict':
