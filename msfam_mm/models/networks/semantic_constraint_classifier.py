@@ -18,8 +18,8 @@ from msfam_mm.registry import MODELS
 
 @MODELS.register_module()
 class SemanticConstraintClassifier(nn.Module):
-    """Four stride-2 conv3x3 + BatchNorm + LeakyReLU layers, global average
-    pool, one FC.
+    """Four stride-2 conv (3x3 by default) + BatchNorm + LeakyReLU layers,
+    global pooling (average by default), one FC.
 
     Args:
         in_channels (int): image channels (grey: 1).
@@ -34,6 +34,11 @@ class SemanticConstraintClassifier(nn.Module):
             (``MSFAMFusion.train``, ``FreezeCheckHook``), so the running
             statistics are used there and its output does not depend on
             the batch.
+        kernel_size (int): odd kernel size of the four convs (3 by
+            default; 5 doubles the receptive field, 31 -> 61 pixels).
+        pool (str): spatial pooling before the FC, ``'avg'`` (default) or
+            ``'max'``. The paper gives neither; both were measured on the
+            held-out split (docs/training.md, "Classifier variants").
 
     ``forward`` returns sigmoid probabilities (B, num_classes) = (p_vis,
     p_ir); ``forward_logits`` the pre-sigmoid logits. Any input size
@@ -50,7 +55,8 @@ class SemanticConstraintClassifier(nn.Module):
     def __init__(self, in_channels: int = 1,
                  widths: Sequence[int] = (32, 64, 128, 256),
                  num_classes: int = 2, relu_slope: float = 0.2,
-                 norm: Optional[str] = 'bn') -> None:
+                 norm: Optional[str] = 'bn', kernel_size: int = 3,
+                 pool: str = 'avg') -> None:
         super().__init__()
         widths = tuple(int(w) for w in widths)
         if len(widths) != 4:
@@ -59,19 +65,27 @@ class SemanticConstraintClassifier(nn.Module):
         if norm not in ('bn', None):
             raise ValueError('SemanticConstraintClassifier: norm must be '
                              f"'bn' or None, got {norm!r}")
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError('SemanticConstraintClassifier: kernel_size must '
+                             f'be a positive odd number, got {kernel_size}')
+        pools = dict(avg=nn.AdaptiveAvgPool2d, max=nn.AdaptiveMaxPool2d)
+        if pool not in pools:
+            raise ValueError('SemanticConstraintClassifier: pool must be one '
+                             f'of {tuple(pools)}, got {pool!r}')
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.norm = norm
         layers = []
         chans = (in_channels, ) + widths
         for c_in, c_out in zip(chans[:-1], chans[1:]):
-            layers.append(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1,
+            layers.append(nn.Conv2d(c_in, c_out, kernel_size, stride=2,
+                                    padding=kernel_size // 2,
                                     bias=norm is None))
             if norm == 'bn':
                 layers.append(nn.BatchNorm2d(c_out))
             layers.append(nn.LeakyReLU(relu_slope))
         self.features = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.pool = pools[pool](1)
         self.fc = nn.Linear(widths[-1], num_classes)
 
     def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
