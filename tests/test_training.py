@@ -413,12 +413,37 @@ PULL_PUSH_RUNS = {
 }
 
 
+def test_shipped_stage2_config_is_p_only_on_paper_crops(repo_root):
+    """The shipped CPU stage 2 (configs/cpu/msfam_stage2_cpu_pullpush_
+    256x320.py) is the "P only" ablation with the paper's 256x320 crops and
+    nothing else changed: same loss, optimizer, 100 iterations of the same
+    300-iteration cosine schedule (so --resume with max_iters=300 continues
+    it), same data and batch."""
+    cpu = repo_root / 'configs' / 'cpu'
+    short = Config.fromfile(str(cpu / 'ablations' /
+                                'msfam_stage2_cpu_no_constraint.py'))
+    cfg = Config.fromfile(str(cpu / 'msfam_stage2_cpu_pullpush_256x320.py'))
+    for key in ('model', 'optim_wrapper', 'train_cfg'):
+        assert cfg[key].to_dict() == short[key].to_dict(), key
+    assert cfg.param_scheduler == short.param_scheduler
+    assert cfg.train_cfg.max_iters == 100
+    assert cfg.param_scheduler[0].T_max == 300
+    a = cfg.train_dataloader.to_dict()
+    b = short.train_dataloader.to_dict()
+    crop_a = a['dataset'].pop('pipeline')
+    crop_b = b['dataset'].pop('pipeline')
+    assert a == b
+    assert [t.get('crop_size') for t in crop_a] == \
+        [(256, 320) if t.get('crop_size') else None for t in crop_b]
+    assert [t['type'] for t in crop_a] == [t['type'] for t in crop_b]
+
+
 @pytest.mark.parametrize('name', sorted(PULL_PUSH_RUNS))
 def test_pull_push_runs_only_change_length_and_crop(repo_root, name):
-    """The shipped CPU stage 2 and its longer variants are the "P only"
+    """The 128x128 stage 2 shipped before and its variants are the "P only"
     ablation run for longer (and, for one, on larger crops): loss, data
     and optimizer stay the ablation's, and the cosine decay ends on the
-    last iteration, so the shipped (last) checkpoint is not one step of a
+    last iteration, so a run's last checkpoint is not one step of a
     large learning rate."""
     short = Config.fromfile(str(repo_root / 'configs' / 'cpu' / 'ablations'
                                 / 'msfam_stage2_cpu_no_constraint.py'))
