@@ -177,6 +177,33 @@ def test_ranks_and_markdown(report_tool):
         report_tool.parse_ablation('x=msfam:configs/nope.py:nope.pth')
 
 
+def test_best_trained_line(report_tool):
+    """The goal section names, per goal metric, the best trained run and
+    whether it reaches the 3rd published value; it says nothing when the
+    ablations were scored on a subset of TNO-42 (not comparable)."""
+    goal = report_tool.GOAL_METRICS
+
+    def row(**over):
+        return {m: over.get(m, 1.0) for m in goal}
+    res = {'MSFAM (shipped)': {'a': row(EN=6.0), 'b': row(EN=7.0)},
+           'variant': {'a': row(EN=6.8, MI=3.0), 'b': row(EN=6.8, MI=3.0)}}
+    third = {m: 2.0 for m in goal}
+    third['EN'] = 6.7
+    ctx = dict(ablations=['variant'], ablation_pairs=0,
+               results={'tno42_ablation': res})
+    line = report_tool.best_trained_line(ctx, third)
+    assert 'Best of the 2 trained runs' in line
+    assert 'EN 6.8000 (variant; 3rd published 6.7000)' in line
+    assert 'MI 3.0000 (variant; 3rd published 2.0000)' in line
+    assert line.endswith('At or above the 3rd published value: EN, MI.')
+    third['EN'] = third['MI'] = 9.0
+    assert report_tool.best_trained_line(ctx, third).endswith(': none.')
+    assert report_tool.best_trained_line(dict(ctx, ablation_pairs=16),
+                                         third) is None
+    assert report_tool.best_trained_line(dict(ctx, ablations=[]),
+                                         third) is None
+
+
 def _crop_write(src, dst, box):
     img = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
     y0, y1, x0, x1 = box
