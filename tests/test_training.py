@@ -430,12 +430,12 @@ def test_shipped_stage2_config_is_p_only_on_paper_crops(repo_root):
     assert cfg.param_scheduler[0].T_max == 300
     a = cfg.train_dataloader.to_dict()
     b = short.train_dataloader.to_dict()
-    crop_a = a['dataset'].pop('pipeline')
-    crop_b = b['dataset'].pop('pipeline')
+    pipe_a = a['dataset'].pop('pipeline')
+    pipe_b = b['dataset'].pop('pipeline')
     assert a == b
-    assert [t.get('crop_size') for t in crop_a] == \
-        [(256, 320) if t.get('crop_size') else None for t in crop_b]
-    assert [t['type'] for t in crop_a] == [t['type'] for t in crop_b]
+    assert [t.get('crop_size') for t in pipe_a] == \
+        [(256, 320) if t.get('crop_size') else None for t in pipe_b]
+    assert [t['type'] for t in pipe_a] == [t['type'] for t in pipe_b]
 
 
 @pytest.mark.parametrize('name', sorted(PULL_PUSH_RUNS))
