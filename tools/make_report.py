@@ -779,14 +779,14 @@ read as |F - max(V, I)| (`FusionLoss(l1_mode='max')`) instead of the
 default mean of |F - V| and |F - I|, 300 iterations; twice as long (600
 iterations, the cosine decay stretched,
 `configs/cpu/msfam_stage2_cpu_pullpush_600.py`); that on 160x160
-crops (`..._600_crop160.py`); the shipped recipe on a longer stage 1
+crops (`..._600_crop160.py`); that 128x128 recipe on a longer stage 1
 (2000 instead of {s1_iters} iterations, resumed at the same constant
 learning rate: it continues the stage 1 used everywhere else); the
 Pull-Push weights swapped to the direction Section 3.6's text describes
-(`PullPushLoss(direction='as_described')`, docs/losses.md; the shipped
+(`PullPushLoss(direction='as_described')`, docs/losses.md; every other
 run follows Algorithm 2 as written), 300 iterations; Table 3's
-"neither" row continued to the same 300 iterations; and that run's
-200-iteration checkpoint, which beats its last one on four of the six
+"neither" row continued to the same 300 iterations; and the 128x128
+300-iteration run's 200-iteration checkpoint, which beats its last one on four of the six
 on the held-out split and loses on SCD and SSIM (checkpoints/README.md).
 Commands:
 
