@@ -177,6 +177,37 @@ def test_ranks_and_markdown(report_tool):
         report_tool.parse_ablation('x=msfam:configs/nope.py:nope.pth')
 
 
+def test_balance_line_and_table(report_tool):
+    """The source-balance section: per-source CC against the published
+    range, infrared shares of MI and VIF, and the 'passes through' verdict
+    only when a model is outside the published range on both sources."""
+    def row(cv, ci, mv=1.0, mi=1.0, vv=0.3, vi=0.3):
+        return {'CC_V': (cv, 0.0), 'CC_I': (ci, 0.0), 'MI_V': (mv, 0.0),
+                'MI_I': (mi, 0.0), 'VIF_V': (vv, 0.0), 'VIF_I': (vi, 0.0)}
+    summ = {'P1': row(0.6, 0.4, mv=1.5, mi=0.5),
+            'P2': row(0.2, 0.8, mv=0.5, mi=1.5, vv=0.1, vi=0.3),
+            'me': row(-0.1, 0.97, mv=0.5, mi=2.0, vv=0.1, vi=0.9)}
+    line = report_tool.balance_line(summ, who='me', published=('P1', 'P2'))
+    assert line.startswith('me: CC with the visible image -0.100, with the '
+                           'infrared image 0.970; infrared share of MI '
+                           '80 %, of VIF 90 %.')
+    assert 'CC-V 0.200 (P2) to 0.600 (P1)' in line
+    assert 'CC-I 0.400 (P1) to 0.800 (P2)' in line
+    assert 'infrared share of MI 25 % (P1) to 75 % (P2)' in line
+    assert 'mostly passes the infrared image through' in line
+    # inside the published range on one source: no verdict
+    summ['me'] = row(0.3, 0.97)
+    line = report_tool.balance_line(summ, who='me', published=('P1', 'P2'))
+    assert 'passes' not in line
+    summ['me'] = row(0.9, 0.1)
+    assert 'passes the visible image through' in report_tool.balance_line(
+        summ, who='me', published=('P1', 'P2'))
+    table = report_tool.md_table(summ, ['CC_V'], digits=3, with_std=False,
+                                 bold=False)
+    assert '**' not in table and '| me | 0.900 |' in table
+    assert '| Method | CC-V |' in table
+
+
 def test_best_trained_line(report_tool):
     """The goal section names, per goal metric, the best trained run and
     whether it reaches the 3rd published value; it says nothing when the
@@ -257,8 +288,15 @@ def test_make_report_end_to_end(report_tool, exported, tiny_data_root,
                    'Paper Table 6 layout', 'Goal check', 'MSFAM (shipped)',
                    'SeAFusion', 'baseline: laplacian', 'Parameters: 4,220,065',
                    'Semantic Constraint classifier', exported['stage2']
-                   ['sha256'], 'Training schedules'):
+                   ['sha256'], 'Training schedules',
+                   '## Source balance'):
         assert needle in text, needle
+    balance = text.split('## Source balance')[1].split('## Model size')[0]
+    # published, baselines, shipped and ablation rows; the computed line
+    for needle in ('| SeAFusion |', '| baseline: max |', '| MSFAM (shipped) |',
+                   '| same weights again |', 'MSFAM (shipped): CC with the '
+                   'visible image', 'The nine published methods: CC-V'):
+        assert needle in balance, needle
     assert 'Partial' not in text
     # 2 TNO pairs for 13 methods; the held-out table has 2 pairs
     assert '| MSFAM (shipped) | 2 |' in text
@@ -387,8 +425,8 @@ def test_score_checkpoints_tool(tno42, tmp_path, capsys):
         v = cv2.imread(str(tno42 / 'vi' / f'{k}.png'), cv2.IMREAD_GRAYSCALE)
         i = cv2.imread(str(tno42 / 'ir' / f'{k}.png'), cv2.IMREAD_GRAYSCALE)
         expect.append(evaluate_fusion(np.maximum(v, i), v, i,
-                                      metrics=tool.METRICS))
-    for m in tool.METRICS:
+                                      metrics=tool.METRICS + ('CC',)))
+    for m in tool.METRICS + tool.BALANCE:
         assert lines[1][m] == pytest.approx(
             np.mean([e[m] for e in expect]), rel=1e-9)
         assert np.isfinite(lines[0][m])

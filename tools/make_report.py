@@ -325,10 +325,75 @@ def best_trained_line(ctx, third: Dict[str, float]) -> Optional[str]:
             + (', '.join(reached) or 'none') + '.')
 
 
+#: per-source halves shown by the source-balance section: ``_V`` against
+#: the visible image, ``_I`` against the infrared one
+BALANCE_METRICS = ('CC_V', 'CC_I', 'SSIM_V', 'SSIM_I', 'MI_V', 'MI_I',
+                   'VIF_V', 'VIF_I', 'Qabf_V', 'Qabf_I')
+
+
+def balance_results(ctx) -> 'OrderedDict[str, Dict[str, dict]]':
+    """TNO-42 results of the published methods, the baselines, the shipped
+    model and (when scored on all pairs) the ablation runs, in that order."""
+    out = OrderedDict(ctx['results']['tno42'])
+    if ctx['ablations'] and not ctx['ablation_pairs']:
+        for name, per_key in ctx['results']['tno42_ablation'].items():
+            out.setdefault(name, per_key)
+    return out
+
+
+def balance_line(summ, who: str = SHIPPED,
+                 published: Sequence[str] = PUBLISHED_METHODS) -> str:
+    """What ``who`` takes from each source, against the published range:
+    CC with each source, and the infrared term's share of MI and VIF (both
+    are sums over the two sources in the ``standard`` convention, so a
+    fused image that copies one source scores high on them)."""
+    def share(name, m):
+        v, i = summ[name][f'{m}_V'][0], summ[name][f'{m}_I'][0]
+        return 100.0 * i / (v + i) if v + i > 0 else float('nan')
+
+    pub = [p for p in published if p in summ]
+    cv, ci = summ[who]['CC_V'][0], summ[who]['CC_I'][0]
+    parts = [f'{who}: CC with the visible image {cv:.3f}, with the '
+             f'infrared image {ci:.3f}; infrared share of MI '
+             f"{share(who, 'MI'):.0f} %, of VIF {share(who, 'VIF'):.0f} %."]
+    if pub:
+        def span(key):
+            lo = min(pub, key=key)
+            hi = max(pub, key=key)
+            return lo, hi
+        lo, hi = span(lambda p: summ[p]['CC_V'][0])
+        parts.append(f"The nine published methods: CC-V "
+                     f"{summ[lo]['CC_V'][0]:.3f} ({lo}) to "
+                     f"{summ[hi]['CC_V'][0]:.3f} ({hi}),")
+        lo, hi = span(lambda p: summ[p]['CC_I'][0])
+        parts.append(f"CC-I {summ[lo]['CC_I'][0]:.3f} ({lo}) to "
+                     f"{summ[hi]['CC_I'][0]:.3f} ({hi}),")
+        for m in ('MI', 'VIF'):
+            lo, hi = span(lambda p, m=m: share(p, m))
+            parts.append(f'infrared share of {m} {share(lo, m):.0f} % '
+                         f'({lo}) to {share(hi, m):.0f} % ({hi})' +
+                         (',' if m == 'MI' else '.'))
+        max_i = max(summ[p]['CC_I'][0] for p in pub)
+        min_v = min(summ[p]['CC_V'][0] for p in pub)
+        max_v = max(summ[p]['CC_V'][0] for p in pub)
+        min_i = min(summ[p]['CC_I'][0] for p in pub)
+        for closer, ccs, far, limit_c, limit_f in (
+                ('infrared', ci, cv, max_i, min_v),
+                ('visible', cv, ci, max_v, min_i)):
+            if ccs > limit_c and far < limit_f:
+                parts.append(
+                    f'{who} is closer to the {closer} image, and farther '
+                    f'from the other one, than every published method: it '
+                    f'mostly passes the {closer} image through, and its MI '
+                    'and VIF come mostly from that one source.')
+    return ' '.join(parts)
+
+
 def md_table(summ, metrics: Sequence[str], digits: int = 4,
-             with_std: bool = True, n: Optional[Dict[str, int]] = None
-             ) -> str:
-    best = {m: max(s[m][0] for s in summ.values()) for m in metrics}
+             with_std: bool = True, n: Optional[Dict[str, int]] = None,
+             bold: bool = True) -> str:
+    best = {m: (max(s[m][0] for s in summ.values()) if bold else None)
+            for m in metrics}
     head = '| Method | ' + (('n | ') if n else '') + ' | '.join(
         m.replace('_', '-') for m in metrics) + ' |'
     lines = [head, '|---|' + ('---:|' if n else '') + '---:|' * len(metrics)]
@@ -597,6 +662,24 @@ def write_report(path: str, ctx: dict) -> None:
         add(line)
         add('')
     add(ctx['gap_text'])
+    add('')
+    # source balance
+    bal = balance_results(ctx)
+    summ_bal = summary(bal, BALANCE_METRICS, 'standard')
+    add('## Source balance: what the fused images take from each source')
+    add('')
+    add('The per-source halves of the pairwise metrics on TNO-42 (`-V`: '
+        'against the visible image, `-I`: against the infrared image; mean '
+        'over images, no bold). In the `standard` convention MI, VIF and '
+        'SSIM are the sums of the two halves, so they can be high for a '
+        'fused image that copies one source (the "max" baseline, which '
+        'keeps the brighter pixel, tops MI and VIF): these columns tell '
+        'fusing from copying.')
+    add('')
+    add(md_table(summ_bal, BALANCE_METRICS, digits=3, with_std=False,
+                 bold=False))
+    add('')
+    add(balance_line(summ_bal))
     add('')
     # complexity
     c = ctx['complexity']

@@ -9,8 +9,9 @@
 Fuses every pair of ``--split`` (a list file of ``data/splits``, paths
 relative to ``--data-root``) with each candidate through the inference API
 and prints the mean of the six goal metrics of issue 6 (EN, MI, SCD, VIF,
-Qabf, SSIM; ``standard`` convention) plus MS-SSIM, one JSON line per
-candidate. A candidate is ``NAME=CHECKPOINT`` (a training checkpoint or an
+Qabf, SSIM; ``standard`` convention) plus MS-SSIM and the correlation
+with each source (``CC_V``, ``CC_I``: whether the candidate fuses or
+mostly copies one source), one JSON line per candidate. A candidate is ``NAME=CHECKPOINT`` (a training checkpoint or an
 exported state dict, built with ``--config``) or the name of a classic
 fuser (``average``, ``max``, ``laplacian``). Nothing is written: use
 ``tools/make_report.py`` for the report of the chosen weights. This is
@@ -30,6 +31,8 @@ if REPO_ROOT not in sys.path:
 import numpy as np  # noqa: E402
 
 METRICS = ('EN', 'MI', 'SCD', 'VIF', 'Qabf', 'SSIM', 'MS_SSIM')
+#: source balance: CC of the fused image with the visible / infrared image
+BALANCE = ('CC_V', 'CC_I')
 CLASSIC = ('average', 'max', 'laplacian')
 
 
@@ -62,14 +65,17 @@ def parse_candidate(spec: str):
 
 
 def score(fuse, pairs, names=None) -> dict:
-    """Mean of ``METRICS`` over ``pairs`` of uint8 (vis, ir) images."""
+    """Mean of ``METRICS`` and ``BALANCE`` over ``pairs`` of uint8
+    (vis, ir) images."""
     from msfam_mm.evaluation.fusion_metrics import evaluate_fusion
     rows = []
     for k, (vis, ir) in enumerate(pairs):
         fused = fuse(vis, ir)
-        rows.append(evaluate_fusion(fused, vis, ir, metrics=METRICS,
+        rows.append(evaluate_fusion(fused, vis, ir,
+                                    metrics=METRICS + ('CC',),
                                     names=names[k] if names else None))
-    return {m: float(np.mean([r[m] for r in rows])) for m in METRICS}
+    return {m: float(np.mean([r[m] for r in rows]))
+            for m in METRICS + BALANCE}
 
 
 def main(argv=None) -> None:
