@@ -410,9 +410,8 @@ PULL_PUSH_RUNS = {
     'msfam_stage2_cpu_pullpush': (300, 300, (128, 128)),
     'msfam_stage2_cpu_pullpush_600': (600, 600, (128, 128)),
     'msfam_stage2_cpu_pullpush_600_crop160': (600, 600, (160, 160)),
-    # shipped: the first 100 iterations of the ablation's own 300-iteration
-    # cosine, so --resume with max_iters=300 continues it
-    'msfam_stage2_cpu_pullpush_256x320': (100, 300, (256, 320)),
+    # shipped: the ablation's own 300-iteration cosine on the paper's crops
+    'msfam_stage2_cpu_pullpush_256x320': (300, 300, (256, 320)),
 }
 
 
@@ -421,9 +420,9 @@ def test_pull_push_runs_only_change_length_and_crop(repo_root, name):
     """The shipped CPU stage 2 (256x320 crops), the 128x128 one shipped
     before and its variants are the "P only" ablation with only the length
     and the crop changed: loss, optimizer, data, batch, the rest of the
-    pipeline and of the cosine schedule stay the ablation's. The 128x128
-    runs' cosine ends on their last iteration, so their last checkpoint is
-    not one step of a large learning rate."""
+    pipeline and of the cosine schedule stay the ablation's. Each run's
+    cosine ends on its last iteration, so its last checkpoint is not one
+    step of a large learning rate."""
     short = Config.fromfile(str(repo_root / 'configs' / 'cpu' / 'ablations'
                                 / 'msfam_stage2_cpu_no_constraint.py'))
     cfg = Config.fromfile(str(repo_root / 'configs' / 'cpu' / f'{name}.py'))
