@@ -362,7 +362,7 @@ def balance_line(summ, who: str = SHIPPED,
             hi = max(pub, key=key)
             return lo, hi
         lo, hi = span(lambda p: summ[p]['CC_V'][0])
-        parts.append(f"The nine published methods: CC-V "
+        parts.append(f"The published methods: CC-V "
                      f"{summ[lo]['CC_V'][0]:.3f} ({lo}) to "
                      f"{summ[hi]['CC_V'][0]:.3f} ({hi}),")
         lo, hi = span(lambda p: summ[p]['CC_I'][0])

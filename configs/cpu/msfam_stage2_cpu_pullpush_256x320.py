@@ -4,7 +4,7 @@
 # 4, for the whole 300-iteration cosine schedule of
 # configs/cpu/msfam_stage2_cpu.py (lr 1e-3 to 1e-5). It is the "P only"
 # ablation (configs/cpu/ablations/msfam_stage2_cpu_no_constraint.py) with
-# the crop and the length changed. It was trained in three sessions of 100
+# the crop and the length changed. It was trained in three pieces of 100
 # iterations (--resume, raising max_iters on the command line; this file
 # holds the whole run); on the held-out split its last checkpoint scored
 # above the 100-iteration one on four of the six goal metrics
