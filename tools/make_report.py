@@ -303,11 +303,17 @@ def ranks(summ, metric: str, candidates: Sequence[str], who: str) -> int:
     return 1 + sum(summ[c][metric][0] > mine for c in candidates)
 
 
+def ablations_on_all_pairs(ctx) -> bool:
+    """Whether ablation runs were scored, on every TNO-42 pair (so they
+    compare with the published methods' means)."""
+    return bool(ctx['ablations']) and not ctx['ablation_pairs']
+
+
 def best_trained_line(ctx, third: Dict[str, float]) -> Optional[str]:
     """Per goal metric, the best of the shipped model and the ablation runs
     on TNO-42 against the 3rd published value; ``None`` without ablations
     or when they were scored on a subset (not comparable with ``third``)."""
-    if not ctx['ablations'] or ctx['ablation_pairs']:
+    if not ablations_on_all_pairs(ctx):
         return None
     summ = summary(ctx['results']['tno42_ablation'], GOAL_METRICS,
                    'standard')
@@ -335,7 +341,7 @@ def balance_results(ctx) -> 'OrderedDict[str, Dict[str, dict]]':
     """TNO-42 results of the published methods, the baselines, the shipped
     model and (when scored on all pairs) the ablation runs, in that order."""
     out = OrderedDict(ctx['results']['tno42'])
-    if ctx['ablations'] and not ctx['ablation_pairs']:
+    if ablations_on_all_pairs(ctx):
         for name, per_key in ctx['results']['tno42_ablation'].items():
             out.setdefault(name, per_key)
     return out
@@ -357,30 +363,25 @@ def balance_line(summ, who: str = SHIPPED,
              f'infrared image {ci:.3f}; infrared share of MI '
              f"{share(who, 'MI'):.0f} %, of VIF {share(who, 'VIF'):.0f} %."]
     if pub:
-        def span(key):
-            lo = min(pub, key=key)
-            hi = max(pub, key=key)
-            return lo, hi
-        lo, hi = span(lambda p: summ[p]['CC_V'][0])
-        parts.append(f"The published methods: CC-V "
-                     f"{summ[lo]['CC_V'][0]:.3f} ({lo}) to "
-                     f"{summ[hi]['CC_V'][0]:.3f} ({hi}),")
-        lo, hi = span(lambda p: summ[p]['CC_I'][0])
-        parts.append(f"CC-I {summ[lo]['CC_I'][0]:.3f} ({lo}) to "
-                     f"{summ[hi]['CC_I'][0]:.3f} ({hi}),")
+        cc = {}  # source -> (lowest, highest) published CC
+        for src, key in (('visible', 'CC_V'), ('infrared', 'CC_I')):
+            lo = min(pub, key=lambda p, k=key: summ[p][k][0])
+            hi = max(pub, key=lambda p, k=key: summ[p][k][0])
+            cc[src] = (summ[lo][key][0], summ[hi][key][0])
+            parts.append(('The published methods: ' if src == 'visible'
+                          else '') + f'{key.replace("_", "-")} '
+                         f'{cc[src][0]:.3f} ({lo}) to '
+                         f'{cc[src][1]:.3f} ({hi}),')
         for m in ('MI', 'VIF'):
-            lo, hi = span(lambda p, m=m: share(p, m))
+            lo = min(pub, key=lambda p, m=m: share(p, m))
+            hi = max(pub, key=lambda p, m=m: share(p, m))
             parts.append(f'infrared share of {m} {share(lo, m):.0f} % '
                          f'({lo}) to {share(hi, m):.0f} % ({hi})' +
                          (',' if m == 'MI' else '.'))
-        max_i = max(summ[p]['CC_I'][0] for p in pub)
-        min_v = min(summ[p]['CC_V'][0] for p in pub)
-        max_v = max(summ[p]['CC_V'][0] for p in pub)
-        min_i = min(summ[p]['CC_I'][0] for p in pub)
-        for closer, ccs, far, limit_c, limit_f in (
-                ('infrared', ci, cv, max_i, min_v),
-                ('visible', cv, ci, max_v, min_i)):
-            if ccs > limit_c and far < limit_f:
+        own = {'visible': cv, 'infrared': ci}
+        for closer, other in (('infrared', 'visible'),
+                              ('visible', 'infrared')):
+            if own[closer] > cc[closer][1] and own[other] < cc[other][0]:
                 parts.append(
                     f'{who} is closer to the {closer} image, and farther '
                     f'from the other one, than every published method: it '

@@ -11,8 +11,9 @@ relative to ``--data-root``) with each candidate through the inference API
 and prints the mean of the six goal metrics of issue 6 (EN, MI, SCD, VIF,
 Qabf, SSIM; ``standard`` convention) plus MS-SSIM and the correlation
 with each source (``CC_V``, ``CC_I``: whether the candidate fuses or
-mostly copies one source), one JSON line per candidate. A candidate is ``NAME=CHECKPOINT`` (a training checkpoint or an
-exported state dict, built with ``--config``) or the name of a classic
+mostly copies one source), one JSON line per candidate. A candidate is
+``NAME=CHECKPOINT`` (a training checkpoint or an exported state dict,
+built with ``--config``) or the name of a classic
 fuser (``average``, ``max``, ``laplacian``). Nothing is written: use
 ``tools/make_report.py`` for the report of the chosen weights. This is
 how the shipped CPU stage 2 was chosen (checkpoints/README.md): on the
