@@ -451,6 +451,23 @@ def test_pull_push_runs_only_change_length_and_crop(repo_root, name):
     assert cfg.randomness == short.randomness
 
 
+def test_shifted_ms_ssim_run_changes_only_the_ms_ssim_terms(repo_root):
+    """The 'shift' experiment is the shipped 256x320 recipe with one change:
+    the Pull-Push loss builds MS-SSIM from (t + 1) / 2 terms."""
+    cpu = repo_root / 'configs' / 'cpu'
+    base = Config.fromfile(str(cpu / 'msfam_stage2_cpu_pullpush_256x320.py'))
+    cfg = Config.fromfile(
+        str(cpu / 'msfam_stage2_cpu_pullpush_256x320_shift.py'))
+    a, b = cfg.to_dict(), base.to_dict()
+    pull_push = a['model']['loss'].pop('pull_push')
+    assert pull_push == dict(b['model']['loss'].pop('pull_push'),
+                             ms_ssim_terms='shift')
+    a.pop('filename', None), b.pop('filename', None)
+    assert a == b
+    loss = MODELS.build(cfg.model.loss)
+    assert loss.pull_push.ms_ssim_terms == 'shift'
+
+
 def test_fusion_only_ablation_trains_the_encoder(repo_root, data_root,
                                                  tmp_path):
     cfg = fast_cfg(repo_root, 'cpu/ablations/msfam_fusion_only_cpu',

@@ -56,7 +56,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ._utils import check_image, check_reduction, check_same_shape, reduce
-from .ssim import ms_ssim
+from .ssim import MS_SSIM_TERMS, ms_ssim
 
 # Xydeas & Petrovic (2000) constants, MSFAM Algorithm 1 step 4.
 GAMMA_G, KAPPA_G, SIGMA_G = 0.9994, -15.0, 0.5
@@ -251,7 +251,8 @@ def pull_push_loss(vis: Tensor,
                    data_range: float = 1.0,
                    padding: str = 'valid',
                    sobel_padding: str = 'replicate',
-                   reduction: str = 'mean') -> Tensor:
+                   reduction: str = 'mean',
+                   ms_ssim_terms: str = 'clamp') -> Tensor:
     """MSFAM Algorithm 2: the Pull-Push loss.
 
     ``alpha_vis * (1 - MS-SSIM(vis, F)) + alpha_ir * (1 - MS-SSIM(ir, F))``
@@ -268,6 +269,9 @@ def pull_push_loss(vis: Tensor,
             :func:`~msfam_mm.models.losses.ssim.ms_ssim`.
         sobel_padding: border handling of the Sobel filters of Algorithm 1.
         reduction: ``'mean'`` over the batch, ``'sum'`` or ``'none'`` (B,).
+        ms_ssim_terms: ``'clamp'`` (Wang 2003) or ``'shift'`` (terms mapped
+            to (t + 1) / 2, so a source the fused image is anti-correlated
+            with still pulls); see :func:`~msfam_mm.models.losses.ssim.ms_ssim`.
 
     Example:
         >>> v, i = torch.rand(2, 1, 64, 64), torch.rand(2, 1, 64, 64)
@@ -280,9 +284,10 @@ def pull_push_loss(vis: Tensor,
     weights = pull_push_weights(vis, ir, weight_input, orientation,
                                 direction, edge_exponent, eps, sobel_padding)
     ssim_vis = ms_ssim(vis, fused, window_size, data_range=data_range,
-                       padding=padding, reduction='none')
+                       padding=padding, reduction='none',
+                       terms=ms_ssim_terms)
     ssim_ir = ms_ssim(ir, fused, window_size, data_range=data_range,
-                      padding=padding, reduction='none')
+                      padding=padding, reduction='none', terms=ms_ssim_terms)
     values = (weights['alpha_vis'] * (1 - ssim_vis)
               + weights['alpha_ir'] * (1 - ssim_ir))
     return reduce(values, reduction)
@@ -305,6 +310,7 @@ class PullPushLoss(nn.Module):
         window_size, data_range, padding: MS-SSIM settings.
         sobel_padding: ``'replicate'`` (default) or ``'zeros'``.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        ms_ssim_terms: ``'clamp'`` (default) or ``'shift'``.
 
     Example:
         >>> loss = PullPushLoss()
@@ -319,7 +325,8 @@ class PullPushLoss(nn.Module):
                  eps: float = 1e-6, window_size: int = 11,
                  data_range: float = 1.0, padding: str = 'valid',
                  sobel_padding: str = 'replicate',
-                 reduction: str = 'mean') -> None:
+                 reduction: str = 'mean',
+                 ms_ssim_terms: str = 'clamp') -> None:
         super().__init__()
         where = 'PullPushLoss'
         if direction not in DIRECTIONS:
@@ -337,6 +344,9 @@ class PullPushLoss(nn.Module):
             raise ValueError(f'{where}: `sobel_padding` must be one of '
                              f'{SOBEL_PADDINGS}, got {sobel_padding!r}')
         check_reduction(reduction, where)
+        if ms_ssim_terms not in MS_SSIM_TERMS:
+            raise ValueError(f'{where}: `ms_ssim_terms` must be one of '
+                             f'{MS_SSIM_TERMS}, got {ms_ssim_terms!r}')
         self.detach_weights = detach_weights
         self.direction = direction
         self.orientation = orientation
@@ -347,13 +357,15 @@ class PullPushLoss(nn.Module):
         self.padding = padding
         self.sobel_padding = sobel_padding
         self.reduction = reduction
+        self.ms_ssim_terms = ms_ssim_terms
 
     def forward(self, vis: Tensor, ir: Tensor, fused: Tensor) -> Tensor:
         return pull_push_loss(vis, ir, fused, self.detach_weights,
                               self.direction, self.orientation,
                               self.edge_exponent, self.eps, self.window_size,
                               self.data_range, self.padding,
-                              self.sobel_padding, self.reduction)
+                              self.sobel_padding, self.reduction,
+                              self.ms_ssim_terms)
 
     @torch.no_grad()
     def weights(self, vis: Tensor, ir: Tensor,
@@ -367,4 +379,5 @@ class PullPushLoss(nn.Module):
         return (f'detach_weights={self.detach_weights}, '
                 f'direction={self.direction!r}, '
                 f'orientation={self.orientation!r}, '
-                f'reduction={self.reduction!r}')
+                f'reduction={self.reduction!r}, '
+                f'ms_ssim_terms={self.ms_ssim_terms!r}')

@@ -25,6 +25,13 @@ Design decisions (also in docs/losses.md):
   clamped to ``eps`` before the fractional power: a negative base gives NaN
   and a zero base an infinite derivative (pytorch_msssim uses ``relu``,
   whose gradient at exactly 0 is ``0 * inf = NaN``).
+* ``terms='shift'`` maps every term t in [-1, 1] to (t + 1) / 2 before the
+  power, the form the training code of the NestFuse family (DenseFuse,
+  NestFuse, RFN-Nest, whose decoder MSFAM uses) trains with. A term is then
+  never clamped, so a fused image anti-correlated with a source at some
+  scale still receives a full gradient towards that source; with the
+  default ``'clamp'`` a clamped scale passes no gradient and shrinks the
+  others' by ``eps ** w`` (docs/losses.md, "MS-SSIM terms in stage 2").
 """
 from typing import Optional, Sequence, Tuple
 
@@ -39,6 +46,7 @@ from ._utils import (check_image, check_reduction, check_same_shape,
 # Wang, Simoncelli and Bovik (2003), Section 3.2: exponents of scales 1..5.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 PADDINGS = ('valid', 'reflect')
+MS_SSIM_TERMS = ('clamp', 'shift')
 
 
 def gaussian_window(window_size: int = 11,
@@ -196,7 +204,8 @@ def ms_ssim(x: Tensor,
             padding: str = 'valid',
             weights: Optional[Sequence[float]] = None,
             eps: float = 1e-6,
-            reduction: str = 'mean') -> Tensor:
+            reduction: str = 'mean',
+            terms: str = 'clamp') -> Tensor:
     """Multi-scale SSIM (Wang et al. 2003; MSFAM Algorithm 2, step 4).
 
     ``MS-SSIM = prod_{j<M} cs_j^{w_j} * ssim_M^{w_M}``, where ``cs_j`` is the
@@ -212,11 +221,23 @@ def ms_ssim(x: Tensor,
         eps: lower clamp of each term before the fractional power, which
             keeps values and gradients finite.
         reduction: ``'mean'``, ``'sum'`` or ``'none'`` (shape (B,)).
+        terms: ``'clamp'`` (default, Wang 2003: each term as is, clamped to
+            ``eps``) or ``'shift'`` (each term t mapped to (t + 1) / 2
+            first, so above the clamp unless t = -1). Both give 1 for
+            identical images; ``'shift'`` is never lower.
 
     Example:
         >>> x = torch.rand(2, 1, 64, 64)
         >>> ms_ssim(x, x).item()
         1.0
+        >>> y = (1 - x).requires_grad_()  # anti-correlated at every scale
+        >>> ms_ssim(x, y).backward()  # every term clamped: no gradient
+        >>> y.grad.abs().max().item()
+        0.0
+        >>> y.grad = None
+        >>> ms_ssim(x, y, terms='shift').backward()
+        >>> y.grad.abs().max().item() > 0
+        True
     """
     where = 'ms_ssim'
     _check_args(window_size, sigma, data_range, padding, where)
@@ -227,6 +248,9 @@ def ms_ssim(x: Tensor,
                          f'positive exponents, got {weights}')
     if not 0 < eps < 1:
         raise ValueError(f'{where}: `eps` must be in (0, 1), got {eps}')
+    if terms not in MS_SSIM_TERMS:
+        raise ValueError(f'{where}: `terms` must be one of {MS_SSIM_TERMS}, '
+                         f'got {terms!r}')
     x, y = _prepare(x, y, where)
     h, w = x.shape[-2:]
     _check_size(h, w, window_size, padding, where)
@@ -235,17 +259,19 @@ def ms_ssim(x: Tensor,
     exps = exps / exps.sum()
     win = gaussian_window(window_size, sigma, x.dtype, x.device)
 
-    terms = []
+    per_scale = []
     for j in range(n):
         ssim_map, cs_map = _ssim_maps(x, y, win, data_range, k1, k2, padding)
         if j < n - 1:
-            terms.append(cs_map.flatten(1).mean(1))
+            per_scale.append(cs_map.flatten(1).mean(1))
             x = F.avg_pool2d(x, kernel_size=2, stride=2)
             y = F.avg_pool2d(y, kernel_size=2, stride=2)
         else:
-            terms.append(ssim_map.flatten(1).mean(1))
-    terms = torch.stack(terms, dim=1).clamp_min(eps)  # (B, n)
-    values = torch.prod(terms ** exps, dim=1)
+            per_scale.append(ssim_map.flatten(1).mean(1))
+    per_scale = torch.stack(per_scale, dim=1)  # (B, n), each in [-1, 1]
+    if terms == 'shift':
+        per_scale = (per_scale + 1) / 2
+    values = torch.prod(per_scale.clamp_min(eps) ** exps, dim=1)
     return reduce(values, reduction)
 
 
@@ -301,10 +327,13 @@ class MSSSIMLoss(nn.Module):
     def __init__(self, window_size: int = 11, sigma: float = 1.5,
                  data_range: float = 1.0, padding: str = 'valid',
                  weights: Optional[Sequence[float]] = None, eps: float = 1e-6,
-                 reduction: str = 'mean') -> None:
+                 reduction: str = 'mean', terms: str = 'clamp') -> None:
         super().__init__()
         _check_args(window_size, sigma, data_range, padding, 'MSSSIMLoss')
         check_reduction(reduction, 'MSSSIMLoss')
+        if terms not in MS_SSIM_TERMS:
+            raise ValueError(f'MSSSIMLoss: `terms` must be one of '
+                             f'{MS_SSIM_TERMS}, got {terms!r}')
         self.window_size = window_size
         self.sigma = sigma
         self.data_range = data_range
@@ -312,14 +341,16 @@ class MSSSIMLoss(nn.Module):
         self.weights = None if weights is None else tuple(weights)
         self.eps = eps
         self.reduction = reduction
+        self.terms = terms
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         values = ms_ssim(x, y, self.window_size, self.sigma,
                          self.data_range, padding=self.padding,
-                         weights=self.weights, eps=self.eps, reduction='none')
+                         weights=self.weights, eps=self.eps, reduction='none',
+                         terms=self.terms)
         return reduce(1 - values, self.reduction)
 
     def extra_repr(self) -> str:
         return (f'window_size={self.window_size}, sigma={self.sigma}, '
                 f'data_range={self.data_range}, padding={self.padding!r}, '
-                f'reduction={self.reduction!r}')
+                f'reduction={self.reduction!r}, terms={self.terms!r}')
