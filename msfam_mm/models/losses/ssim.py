@@ -27,9 +27,9 @@ Design decisions (also in docs/losses.md):
   whose gradient at exactly 0 is ``0 * inf = NaN``).
 * ``terms='shift'`` maps every term t in [-1, 1] to (t + 1) / 2 before the
   power, the form the training code of the NestFuse family (DenseFuse,
-  NestFuse, RFN-Nest, whose decoder MSFAM uses) trains with. A term is then
-  never clamped, so a fused image anti-correlated with a source at some
-  scale still receives a full gradient towards that source; with the
+  NestFuse, RFN-Nest, whose decoder MSFAM uses) trains with. A term then
+  reaches the clamp only at t = -1, so a fused image anti-correlated with a
+  source at some scale still receives a full gradient towards it; with the
   default ``'clamp'`` a clamped scale passes no gradient and shrinks the
   others' by ``eps ** w`` (docs/losses.md, "MS-SSIM terms in stage 2").
 """
