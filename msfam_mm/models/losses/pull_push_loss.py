@@ -56,7 +56,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ._utils import check_image, check_reduction, check_same_shape, reduce
-from .ssim import MS_SSIM_TERMS, ms_ssim
+from .ssim import check_ms_ssim_terms, ms_ssim
 
 # Xydeas & Petrovic (2000) constants, MSFAM Algorithm 1 step 4.
 GAMMA_G, KAPPA_G, SIGMA_G = 0.9994, -15.0, 0.5
@@ -344,9 +344,7 @@ class PullPushLoss(nn.Module):
             raise ValueError(f'{where}: `sobel_padding` must be one of '
                              f'{SOBEL_PADDINGS}, got {sobel_padding!r}')
         check_reduction(reduction, where)
-        if ms_ssim_terms not in MS_SSIM_TERMS:
-            raise ValueError(f'{where}: `ms_ssim_terms` must be one of '
-                             f'{MS_SSIM_TERMS}, got {ms_ssim_terms!r}')
+        check_ms_ssim_terms(ms_ssim_terms, where, 'ms_ssim_terms')
         self.detach_weights = detach_weights
         self.direction = direction
         self.orientation = orientation

@@ -82,6 +82,14 @@ def _check_args(window_size: int, sigma: float, data_range: float,
                          f'got {padding!r}')
 
 
+def check_ms_ssim_terms(terms: str, where: str, arg: str = 'terms') -> None:
+    """Raise unless ``terms`` is one of :data:`MS_SSIM_TERMS` (the
+    ``terms`` argument of :func:`ms_ssim`, passed as ``arg``)."""
+    if terms not in MS_SSIM_TERMS:
+        raise ValueError(f'{where}: `{arg}` must be one of {MS_SSIM_TERMS}, '
+                         f'got {terms!r}')
+
+
 def _check_size(h: int, w: int, window_size: int, padding: str,
                 where: str) -> None:
     if padding == 'valid' and min(h, w) < window_size:
@@ -248,9 +256,7 @@ def ms_ssim(x: Tensor,
                          f'positive exponents, got {weights}')
     if not 0 < eps < 1:
         raise ValueError(f'{where}: `eps` must be in (0, 1), got {eps}')
-    if terms not in MS_SSIM_TERMS:
-        raise ValueError(f'{where}: `terms` must be one of {MS_SSIM_TERMS}, '
-                         f'got {terms!r}')
+    check_ms_ssim_terms(terms, where)
     x, y = _prepare(x, y, where)
     h, w = x.shape[-2:]
     _check_size(h, w, window_size, padding, where)
@@ -331,9 +337,7 @@ class MSSSIMLoss(nn.Module):
         super().__init__()
         _check_args(window_size, sigma, data_range, padding, 'MSSSIMLoss')
         check_reduction(reduction, 'MSSSIMLoss')
-        if terms not in MS_SSIM_TERMS:
-            raise ValueError(f'MSSSIMLoss: `terms` must be one of '
-                             f'{MS_SSIM_TERMS}, got {terms!r}')
+        check_ms_ssim_terms(terms, 'MSSSIMLoss')
         self.window_size = window_size
         self.sigma = sigma
         self.data_range = data_range
