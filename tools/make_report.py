@@ -363,18 +363,20 @@ def balance_line(summ, who: str = SHIPPED,
              f'infrared image {ci:.3f}; infrared share of MI '
              f"{share(who, 'MI'):.0f} %, of VIF {share(who, 'VIF'):.0f} %."]
     if pub:
+        def extremes(score):
+            """The published methods with the lowest and highest score."""
+            return min(pub, key=score), max(pub, key=score)
+
         cc = {}  # source -> (lowest, highest) published CC
         for src, key in (('visible', 'CC_V'), ('infrared', 'CC_I')):
-            lo = min(pub, key=lambda p, k=key: summ[p][k][0])
-            hi = max(pub, key=lambda p, k=key: summ[p][k][0])
+            lo, hi = extremes(lambda p, k=key: summ[p][k][0])
             cc[src] = (summ[lo][key][0], summ[hi][key][0])
             parts.append(('The published methods: ' if src == 'visible'
                           else '') + f'{key.replace("_", "-")} '
                          f'{cc[src][0]:.3f} ({lo}) to '
                          f'{cc[src][1]:.3f} ({hi}),')
         for m in ('MI', 'VIF'):
-            lo = min(pub, key=lambda p, m=m: share(p, m))
-            hi = max(pub, key=lambda p, m=m: share(p, m))
+            lo, hi = extremes(lambda p, m=m: share(p, m))
             parts.append(f'infrared share of {m} {share(lo, m):.0f} % '
                          f'({lo}) to {share(hi, m):.0f} % ({hi})' +
                          (',' if m == 'MI' else '.'))
