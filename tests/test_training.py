@@ -462,7 +462,8 @@ def test_shifted_ms_ssim_run_changes_only_the_ms_ssim_terms(repo_root):
     pull_push = a['model']['loss'].pop('pull_push')
     assert pull_push == dict(b['model']['loss'].pop('pull_push'),
                              ms_ssim_terms='shift')
-    a.pop('filename', None), b.pop('filename', None)
+    for d in (a, b):
+        d.pop('filename', None)
     assert a == b
     loss = MODELS.build(cfg.model.loss)
     assert loss.pull_push.ms_ssim_terms == 'shift'
