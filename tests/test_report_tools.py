@@ -235,6 +235,42 @@ def test_best_trained_line(report_tool):
                                          third) is None
 
 
+def test_goal_reference_table(report_tool):
+    """The goal check for published methods (ranked among the others) and
+    baselines (ranked among all published): ranks, counts and verdict."""
+    goal = report_tool.GOAL_METRICS
+
+    def row(**over):
+        return {m: (over.get(m, 1.0), 0.0) for m in goal}
+    pub = ('P1', 'P2', 'P3', 'P4')
+    summ = {'P1': row(EN=4.0, MI=4.0, SCD=4.0), 'P2': row(EN=3.0, VIF=2.0),
+            'P3': row(EN=2.0, Qabf=3.0), 'P4': row(EN=1.0, SSIM=0.5),
+            'baseline: max': {m: (9.0, 0.0) for m in goal}}
+    table, line = report_tool.goal_reference_table(summ, ['baseline: max'],
+                                                   published=pub)
+    lines = table.splitlines()
+    assert lines[0] == ('| Method | ' + ' | '.join(goal)
+                        + ' | top-3 | best |')
+    # ranks count strictly better rivals, so ties share the better place
+    assert '| P1 | 1 | 1 | 1 | 2 | 2 | 1 | 6 | 4 |' in lines
+    assert '| P2 | 2 | 2 | 2 | 1 | 2 | 1 | 6 | 2 |' in lines
+    assert '| P4 | 4 | 2 | 2 | 2 | 2 | 4 | 4 | 0 |' in lines
+    assert '| baseline: max | 1 | 1 | 1 | 1 | 1 | 1 | 6 | 6 |' in lines
+    assert line == ('Would meet the goal: P1, baseline: max. The most '
+                    'top-3 places of a published method: 6 of 6 '
+                    '(P1, P2, P3).')
+    # each published method last on one metric, the baseline last on all
+    for p, m in zip(pub, goal):
+        summ[p] = row(**{m: 0.5})
+    summ['baseline: max'] = row(**{m: 0.1 for m in goal})
+    table, line = report_tool.goal_reference_table(summ, ['baseline: max'],
+                                                   published=pub)
+    assert '| baseline: max | 5 | 5 | 5 | 5 | 5 | 5 | 0 | 0 |' in table
+    assert line == ('None of them would meet the goal. The most top-3 '
+                    'places of a published method: 5 of 6 (P1, P2, P3, '
+                    'P4).')
+
+
 def _crop_write(src, dst, box):
     img = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
     y0, y1, x0, x1 = box
