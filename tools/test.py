@@ -7,7 +7,11 @@
 
 For stage 2 this scores the fused outputs of the 10 % held-out pairs with
 FusionMetric (Section 4.1's metrics); for the classifier it reports the
-multi-label accuracy. The checkpoint is read with weights_only=True.
+multi-label accuracy. The checkpoint is read with weights_only=True and
+loaded strictly: a training checkpoint of the config's model, or one of the
+shipped bare fp16 state dicts (checkpoints/: the network for stage 2, the
+classifier for configs/*constraint*.py); a file that does not match is an
+error, not an evaluation of untrained weights.
 """
 import argparse
 import os
@@ -40,9 +44,10 @@ def main(argv=None):
     args = parse_args(argv)
     import msfam_mm  # noqa: F401
     from mmengine.config import Config
+    from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
 
-    from msfam_mm.utils import set_data_root
+    from msfam_mm.utils import load_model_weights, set_data_root
     from train import setup_cpu_distributed  # tools/ is on sys.path
 
     if not osp.isfile(args.checkpoint):
@@ -66,9 +71,20 @@ def main(argv=None):
     if cfg.model.get('type') == 'MSFAMFusion':
         cfg.model.stage1_checkpoint = None
         cfg.model.classifier_checkpoint = None
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
+    model = runner.model.module if is_model_wrapper(runner.model) \
+        else runner.model
+    try:
+        loaded = load_model_weights(model, args.checkpoint)
+    except (KeyError, RuntimeError) as err:
+        raise SystemExit(f'test.py: {err}') from err
+    others = [n for n, m in model.named_children()
+              if n not in loaded and any(True for _ in m.parameters())]
+    runner.logger.info(
+        f'test.py: loaded {loaded} from {args.checkpoint}'
+        + (f'; not in it (left as built): {others}' if others else ''))
     metrics = runner.test()
     print(metrics)
 

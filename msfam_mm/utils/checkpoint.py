@@ -10,7 +10,7 @@ import glob
 import os
 import pickle
 from collections import OrderedDict
-from typing import Dict, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -18,7 +18,8 @@ from torch import nn
 from msfam_mm.engine.checkpoint_compat import register_mmengine_safe_globals
 
 __all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
-           'resolve_checkpoint_path', 'prefixed_or_bare_state_dict']
+           'resolve_checkpoint_path', 'prefixed_or_bare_state_dict',
+           'load_model_weights']
 
 PathLike = Union[str, os.PathLike]
 
@@ -172,3 +173,88 @@ def load_submodule_weights(module: nn.Module,
         OrderedDict((k, v) for k, v in selected.items() if k in own),
         strict=False)
     return dict(missing_keys=missing, unexpected_keys=unexpected)
+
+
+def load_model_weights(model: nn.Module, path: PathLike,
+                       required: Optional[Sequence[str]] = None
+                       ) -> List[str]:
+    """Load a checkpoint into a whole model for evaluation, strictly.
+
+    Accepts an mmengine checkpoint of ``model`` itself (keys such as
+    ``net.encoder.*``) or the bare state dict of one of its top-level parts,
+    as the shipped fp16 files are (``checkpoints/``: the ``MSFAMNet`` of a
+    ``MSFAMFusion``, the classifier of a ``SemanticConstraintModel``). Every
+    weight of each part the file covers must be in it with the right shape,
+    and the file may hold nothing else; parts it does not cover keep their
+    weights, but the parts in ``required`` must be covered. mmengine's own
+    ``load_from`` only warns about mismatches and would evaluate an
+    untrained network.
+
+    Args:
+        model: the built model (not a DDP wrapper).
+        path: checkpoint file (or a glob pattern matching exactly one),
+            read with :func:`load_checkpoint_safe`.
+        required: top-level parts the file must hold; by default the
+            model's ``predict_parts`` attribute if it has one (``MSFAMFusion``:
+            the network, not the classifier that only its training loss
+            uses), else every part with parameters.
+
+    Returns:
+        The names of the top-level parts that were loaded.
+
+    Raises:
+        KeyError: the file matches neither the model nor one of its parts,
+            a covered part lacks weights, or a required part is not in it;
+            the message names the file.
+        RuntimeError: a tensor shape differs (message names the file).
+
+    Example:
+        >>> from mmengine.registry import init_default_scope
+        >>> from msfam_mm.models.architectures import SemanticConstraintModel
+        >>> init_default_scope('mmdet')
+        >>> model = SemanticConstraintModel()
+        >>> load_model_weights(
+        ...     model, 'checkpoints/msfam_cpu_classifier_fp16.pth')
+        ['classifier']
+    """
+    path = resolve_checkpoint_path(path)
+    state = get_state_dict(load_checkpoint_safe(path), path)
+    own = model.state_dict()
+    name = type(model).__name__
+    if not any(k in own for k in state):
+        parts = [n for n, _ in model.named_children()
+                 if all(f'{n}.{k}' in own for k in state)]
+        if len(parts) != 1:
+            raise KeyError(
+                f'checkpoint {os.fspath(path)!r} matches neither {name} nor '
+                f'one of its parts {[n for n, _ in model.named_children()]}'
+                f' (first keys: {list(state)[:4]})')
+        state = OrderedDict((f'{parts[0]}.{k}', v) for k, v in state.items())
+    unexpected = [k for k in state if k not in own]
+    covered = sorted({k.split('.', 1)[0] for k in state if k in own})
+    missing = [k for k in own
+               if k.split('.', 1)[0] in covered and k not in state]
+    if unexpected or missing:
+        raise KeyError(
+            f'checkpoint {os.fspath(path)!r} does not match {name} (parts '
+            f'{covered}): missing {missing[:4]} ({len(missing)}), unexpected'
+            f' {unexpected[:4]} ({len(unexpected)}); is it a checkpoint of '
+            'this config?')
+    if required is None:
+        required = getattr(model, 'predict_parts', None) or [
+            n for n, m in model.named_children()
+            if any(True for _ in m.parameters())]
+    absent = [p for p in required if p not in covered]
+    if absent:
+        raise KeyError(
+            f'checkpoint {os.fspath(path)!r} holds the {covered} weights of '
+            f'{name}, not its {absent}; is it a checkpoint of this config?')
+    for k, v in state.items():
+        if own[k].shape != v.shape:
+            raise RuntimeError(
+                f'checkpoint {os.fspath(path)!r}: {k} has shape '
+                f'{tuple(v.shape)}, {name} expects {tuple(own[k].shape)}')
+    model.load_state_dict(
+        OrderedDict((k, v.to(own[k].dtype)) for k, v in state.items()),
+        strict=False)
+    return covered

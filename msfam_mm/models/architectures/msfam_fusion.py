@@ -66,6 +66,11 @@ class MSFAMFusion(BaseModel):
         ['loss_constraint', 'loss_l1', 'loss_pull_push']
     """
 
+    #: the parts ``'predict'`` uses: a test checkpoint must hold these
+    #: (``msfam_mm.utils.load_model_weights``); the classifier only enters
+    #: the training loss, so the shipped network file alone can be tested
+    predict_parts = ('net', )
+
     def __init__(self,
                  net: dict = dict(type='MSFAMNet'),
                  classifier: dict = dict(type='SemanticConstraintClassifier'),
