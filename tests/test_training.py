@@ -18,7 +18,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
 import msfam_mm  # noqa: F401  (registers everything)
-from msfam_mm.engine import FreezeCheckHook
+from msfam_mm.engine import (FreezeCheckHook, PreciseBNHook,
+                             recompute_bn_statistics)
 from msfam_mm.registry import DATASETS, MODELS
 from msfam_mm.utils import (disable_config_formatting, load_checkpoint_safe,
                             set_data_root)
@@ -208,6 +209,52 @@ def test_freeze_check_hook_fails_loudly(repo_root):
         hook.before_train_iter(runner, 0)
     with pytest.raises(AttributeError, match='no submodule'):
         FreezeCheckHook(frozen_modules=('net.nope', )).before_train(runner)
+
+
+def test_recompute_bn_statistics_is_the_plain_batch_average():
+    """Precise BN: the running mean/var become the average of the batches'
+    own statistics (not an exponential average), momentum and train/eval
+    mode are restored, and bad input is refused."""
+    model = MODELS.build(dict(type='SemanticConstraintModel'))
+    model.eval()
+    g = torch.Generator().manual_seed(0)
+    xs = [torch.rand(3, 1, 40, 48, generator=g) * (i + 1) for i in range(3)]
+    batches = [dict(inputs=list(x), data_samples=None) for x in xs]
+    assert recompute_bn_statistics(model, batches, num_batches=2) == 2
+    conv, bn = model.classifier.features[0], model.classifier.features[1]
+    with torch.no_grad():
+        outs = [conv(x) for x in xs[:2]]
+    mean = torch.stack([o.mean((0, 2, 3)) for o in outs]).mean(0)
+    var = torch.stack([o.transpose(0, 1).flatten(1).var(1)
+                       for o in outs]).mean(0)
+    assert torch.allclose(bn.running_mean, mean, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(bn.running_var, var, rtol=1e-4, atol=1e-6)
+    assert bn.momentum == 0.1 and int(bn.num_batches_tracked) == 2
+    assert not model.training
+    with pytest.raises(ValueError, match='no BatchNorm'):
+        recompute_bn_statistics(MODELS.build(dict(type='MSFAMReconstructor')),
+                                batches, 1)
+    with pytest.raises(ValueError, match='no batch'):
+        recompute_bn_statistics(model, [], 1)
+
+
+def test_precise_bn_hook_before_validation(repo_root, data_root, tmp_path):
+    """The hook recomputes the classifier's statistics over its batches
+    before the validation, and the best checkpoint holds them."""
+    cfg = fast_cfg(repo_root, 'msfam_constraint', tmp_path, data_root)
+    cfg.custom_hooks = [dict(type='PreciseBNHook', num_batches=3)]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    # 2 training iterations, then reset + 3 calibration batches
+    bn = runner.model.classifier.features[1]
+    assert int(bn.num_batches_tracked) == 3 and bn.momentum == 0.1
+    best = [f for f in os.listdir(tmp_path) if f.startswith('best_')]
+    state = load_checkpoint_safe(tmp_path / best[0])['state_dict']
+    assert int(state['classifier.features.1.num_batches_tracked']) == 3
+    assert torch.equal(state['classifier.features.1.running_mean'],
+                       bn.running_mean)
+    with pytest.raises(ValueError, match='positive int'):
+        PreciseBNHook(num_batches=0)
 
 
 # ------------------------------------------------ the three trainings --

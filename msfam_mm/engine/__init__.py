@@ -4,6 +4,8 @@ from .checkpoint_compat import (mmengine_safe_globals,
                                 register_mmengine_safe_globals)
 from .autocast_optim_wrapper import AutocastOptimWrapper
 from .freeze_check_hook import FreezeCheckHook
+from .precise_bn_hook import PreciseBNHook, recompute_bn_statistics
 
 __all__ = ['register_mmengine_safe_globals', 'mmengine_safe_globals',
-           'AutocastOptimWrapper', 'FreezeCheckHook']
+           'AutocastOptimWrapper', 'FreezeCheckHook', 'PreciseBNHook',
+           'recompute_bn_statistics']
