@@ -2,7 +2,7 @@
 """Evaluate a checkpoint on a config's test split (mmengine test loop).
 
     python tools/test.py configs/msfam_stage2.py CHECKPOINT [--work-dir DIR]
-        [--data-root DIR] [--cfg-options KEY=VALUE ...]
+        [--data-root DIR] [--cfg-options KEY=VALUE ...] [--precise-bn N]
         [--launcher {none,pytorch}]
 
 For stage 2 this scores the fused outputs of the 10 % held-out pairs with
@@ -11,7 +11,10 @@ multi-label accuracy. The checkpoint is read with weights_only=True and
 loaded strictly: a training checkpoint of the config's model, or one of the
 shipped bare fp16 state dicts (checkpoints/: the network for stage 2, the
 classifier for configs/*constraint*.py); a file that does not match is an
-error, not an evaluation of untrained weights.
+error, not an evaluation of untrained weights. ``--precise-bn N`` first
+recomputes the BatchNorm statistics over N batches of the config's training
+data (``msfam_mm.engine.PreciseBNHook``; the classifier's saved running
+averages can lag its weights, docs/training.md).
 """
 import argparse
 import os
@@ -31,6 +34,9 @@ def parse_args(argv=None):
                         'dataset of the config')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries')
+    parser.add_argument('--precise-bn', type=int, default=0, metavar='N',
+                        help='recompute BatchNorm statistics over N training '
+                        'batches before testing (0: use the saved ones)')
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -47,6 +53,7 @@ def main(argv=None):
     from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
 
+    from msfam_mm.engine import recompute_bn_statistics
     from msfam_mm.utils import load_model_weights, set_data_root
     from train import setup_cpu_distributed  # tools/ is on sys.path
 
@@ -59,6 +66,8 @@ def main(argv=None):
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.precise_bn < 0:
+        raise SystemExit('test.py: --precise-bn must be >= 0')
     if cfg.get('test_dataloader') is None or cfg.get('test_cfg') is None:
         raise SystemExit(f'test.py: {args.config} defines no test loop '
                          '(stage 1 has none)')
@@ -85,6 +94,17 @@ def main(argv=None):
     runner.logger.info(
         f'test.py: loaded {loaded} from {args.checkpoint}'
         + (f'; not in it (left as built): {others}' if others else ''))
+    if args.precise_bn:
+        loader = dict(cfg.train_dataloader, num_workers=0,
+                      persistent_workers=False)
+        try:
+            used = recompute_bn_statistics(
+                model, runner.build_dataloader(loader, seed=runner.seed),
+                args.precise_bn)
+        except ValueError as err:
+            raise SystemExit(f'test.py: --precise-bn: {err}') from err
+        runner.logger.info(f'test.py: BatchNorm statistics recomputed over '
+                           f'{used} training batches')
     metrics = runner.test()
     print(metrics)
 
