@@ -208,3 +208,19 @@ def test_tools_test_scores_shipped_classifier(tno42, repo_root, tmp_path):
     acc, log = run('--precise-bn', '2')
     assert 'BatchNorm statistics recomputed over 2 training batches' in log
     assert 0.0 <= acc <= 100.0
+
+
+def test_stage2_takes_shipped_classifier_file():
+    """Users who train stage 2 themselves can point classifier_checkpoint
+    at the shipped bare file; another bare file is refused by name."""
+    model = _build('msfam_stage2.py')
+    model.classifier_checkpoint = str(CLS)
+    model.init_weights()
+    shipped = torch.load(CLS, weights_only=True)
+    for k, v in model.classifier.state_dict().items():
+        assert torch.equal(v, shipped[k].to(v.dtype)), k
+    assert not any(p.requires_grad for p in model.classifier.parameters())
+    model = _build('msfam_stage2.py')
+    model.classifier_checkpoint = str(NET)
+    with pytest.raises(KeyError, match='msfam_cpu_stage2_fp16.pth.*prefix'):
+        model.init_weights()

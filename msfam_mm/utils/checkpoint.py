@@ -122,7 +122,8 @@ def prefixed_or_bare_state_dict(path: PathLike, prefix: str
 def load_submodule_weights(module: nn.Module,
                            path: PathLike,
                            src_prefix: str = '',
-                           strict: bool = True) -> Dict[str, list]:
+                           strict: bool = True,
+                           bare_ok: bool = False) -> Dict[str, list]:
     """Load the weights stored under ``src_prefix`` of a checkpoint.
 
     Keys ``src_prefix + name`` of the checkpoint's state dict are loaded into
@@ -136,6 +137,9 @@ def load_submodule_weights(module: nn.Module,
         src_prefix: key prefix selecting (and stripped from) the weights.
         strict: if True, every key of ``module`` must be present and no
             selected checkpoint key may be unused.
+        bare_ok: also accept a file holding ``module``'s own bare state dict
+            (no key starts with ``src_prefix`` and every key is one of
+            ``module``'s), as the shipped fp16 files are.
 
     Returns:
         dict with ``missing_keys`` and ``unexpected_keys`` (both empty when
@@ -150,6 +154,9 @@ def load_submodule_weights(module: nn.Module,
     state = get_state_dict(load_checkpoint_safe(path), path)
     selected = OrderedDict((k[len(src_prefix):], v) for k, v in state.items()
                            if k.startswith(src_prefix))
+    if not selected and bare_ok and state and \
+            set(state) <= set(module.state_dict()):
+        selected = state
     if not selected:
         raise KeyError(
             f'checkpoint {os.fspath(path)!r} has no weights with prefix '

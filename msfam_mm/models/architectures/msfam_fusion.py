@@ -37,8 +37,9 @@ class MSFAMFusion(BaseModel):
         stage1_checkpoint: stage-1 (``MSFAMReconstructor``) checkpoint; its
             ``net.encoder.*`` and ``net.decoder.*`` weights are loaded in
             :meth:`init_weights` (which ``Runner.train`` calls).
-        classifier_checkpoint: ``SemanticConstraintModel`` checkpoint; its
-            ``classifier.*`` weights are loaded in :meth:`init_weights`.
+        classifier_checkpoint: ``SemanticConstraintModel`` checkpoint (its
+            ``classifier.*`` weights) or the shipped bare classifier file,
+            loaded in :meth:`init_weights`.
             Both paths may be glob patterns matching exactly one file.
         freeze_encoder: freeze the encoder (paper: yes).
         constraint_input: what the frozen classifier of Eq. 8 judges:
@@ -131,8 +132,11 @@ class MSFAMFusion(BaseModel):
                       level=30)
         if self.classifier_checkpoint:
             path = resolve_checkpoint_path(self.classifier_checkpoint)
+            # a SemanticConstraintModel checkpoint, or the shipped bare
+            # classifier file (checkpoints/msfam_cpu_classifier_fp16.pth)
             load_submodule_weights(self.classifier, path,
-                                   src_prefix='classifier.', strict=True)
+                                   src_prefix='classifier.', strict=True,
+                                   bare_ok=True)
             print_log(f'MSFAMFusion: loaded the Semantic Constraint '
                       f'classifier from {path}', logger='current')
         elif getattr(self.loss_module, 'constraint_weight', 0) > 0:
