@@ -25,3 +25,7 @@ default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=1,
         save_best='constraint/accuracy', rule='greater'))
+# BatchNorm statistics recomputed over 60 training batches before every
+# validation: the running averages lag the weights, and the best-epoch
+# choice read them (docs/training.md, "Classifier: BatchNorm statistics")
+custom_hooks = [dict(type='PreciseBNHook', num_batches=60)]

@@ -462,6 +462,41 @@ PULL_PUSH_RUNS = {
 }
 
 
+CLASSIFIER_RUNS = {
+    # config: (iterations = cosine length, validation interval, precise BN)
+    'msfam_constraint_cpu': (3000, 500, False),  # shipped classifier
+    'msfam_constraint_cpu_9000': (9000, 1000, False),
+    'msfam_constraint_cpu_precise_bn': (3000, 500, True),
+    'msfam_constraint_cpu_9000_precise_bn': (9000, 1000, True),
+}
+
+
+@pytest.mark.parametrize('name', sorted(CLASSIFIER_RUNS))
+def test_classifier_runs_only_change_length_and_bn_statistics(repo_root,
+                                                              name):
+    """The CPU classifier variants (docs/training.md) differ from the
+    shipped classifier's config only in length (cosine stretched to it),
+    validation interval and PreciseBNHook; model, data, optimizer and
+    seed stay. The paper-schedule config recomputes the statistics too."""
+    base = Config.fromfile(str(repo_root / 'configs' / 'cpu'
+                               / 'msfam_constraint_cpu.py'))
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'cpu' / f'{name}.py'))
+    iters, interval, precise = CLASSIFIER_RUNS[name]
+    for key in ('model', 'optim_wrapper', 'train_dataloader',
+                'val_dataloader', 'randomness'):
+        assert cfg[key] == base[key], key
+    assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval) == \
+        (iters, interval)
+    (sched, ) = cfg.param_scheduler
+    assert (sched.end, sched.T_max, sched.eta_min) == (iters, iters, 1e-5)
+    assert cfg.custom_hooks == (
+        [dict(type='PreciseBNHook', num_batches=60)] if precise else [])
+    paper = Config.fromfile(str(repo_root / 'configs'
+                                / 'msfam_constraint.py'))
+    assert paper.custom_hooks == [dict(type='PreciseBNHook',
+                                       num_batches=60)]
+
+
 @pytest.mark.parametrize('name', sorted(PULL_PUSH_RUNS))
 def test_pull_push_runs_only_change_length_and_crop(repo_root, name):
     """The shipped CPU stage 2 (256x320 crops), the 128x128 one shipped

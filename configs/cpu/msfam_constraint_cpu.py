@@ -64,6 +64,9 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=max_iters,
          T_max=max_iters, eta_min=1e-5)
 ]
+# the shipped classifier (2026-11-28) was trained without PreciseBNHook;
+# configs/cpu/msfam_constraint_cpu_precise_bn.py adds it back
+custom_hooks = []
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
                  max_iters=max_iters, val_interval=500)
 log_processor = dict(by_epoch=False)
