@@ -1,8 +1,8 @@
 # configs/cpu/msfam_constraint_cpu.py for 9000 iterations (3x), cosine
 # stretched over all of them. The shipped classifier underfits: its exact
 # match on central crops of its own training split (72.0 %) is no higher
-# than on the held-out split (72.4 %), while the same network fits 96 fixed
-# crops to 99 % in 300 steps (docs/training.md, "Classifier variants").
+# than on the held-out split (72.4 %; docs/training.md, "Classifier:
+# BatchNorm statistics").
 _base_ = ['./msfam_constraint_cpu.py']
 
 max_iters = 9000
