@@ -323,7 +323,9 @@ def test_make_report_end_to_end(report_tool, exported, tiny_data_root,
     for needle in ('Table 6 reproduction on TNO-42', 'Held-out 10 %',
                    'Paper Table 6 layout', 'Goal check', 'MSFAM (shipped)',
                    'SeAFusion', 'baseline: laplacian', 'Parameters: 4,220,065',
-                   'Semantic Constraint classifier', exported['stage2']
+                   'Semantic Constraint classifier',
+                   '| images | original size | accuracy | central crop |',
+                   exported['stage2']
                    ['sha256'], 'Training schedules',
                    '## Source balance'):
         assert needle in text, needle
