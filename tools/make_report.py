@@ -78,7 +78,7 @@ DEFAULT_CLS = 'checkpoints/msfam_cpu_classifier_fp16.pth'
 #: stage 2 is the run without the Semantic Constraint, which the ablations
 #: measured as better than the full loss with this project's classifier
 CPU_CONFIGS = ('configs/cpu/msfam_stage1_cpu.py',
-               'configs/cpu/msfam_constraint_cpu_9000_precise_bn.py',
+               'configs/cpu/msfam_constraint_cpu.py',
                'configs/cpu/msfam_stage2_cpu_pullpush_256x320.py')
 
 
@@ -889,17 +889,14 @@ DESIGN_TEXT = """\
 (alpha_2 = 0, `{s2_config}`, {s2_iters} iterations). With the full Eq. 2
 the CPU runs came out worse (ablation table below: at 100 and at 300
 iterations on 128x128 crops, and at 100 on 256x320 crops, the full loss
-is behind Pull-Push alone on all six goal metrics): the classifier of
-those runs (the one shipped before 2026-11-29) is right on only about
-seven held-out images in ten, on 128x128 crops the
+is behind Pull-Push alone on all six goal metrics): the classifier is
+right on only about seven held-out images in ten, on 128x128 crops the
 network fooled it within a few hundred iterations (its loss fell from
 0.88 to 0.06), and its gradient on the fused image was 21-29 times that
 of the Pull-Push term (`tools/loss_gradients.py`, docs/training.md); on
 256x320 crops it was not fooled in 100 iterations (the logged term
 alpha_2 x Eq. 8 fell from 1.00 to 0.60) and the fused image kept the
-visible source, yet it too scored below Pull-Push alone. The classifier is shipped too,
-retrained three times longer with its BatchNorm statistics recomputed
-before each validation (`PreciseBNHook`; accuracy below, docs/training.md);
+visible source, yet it too scored below Pull-Push alone. The classifier is shipped too;
 the paper's full loss needs one close to its > 99 %.
 
 Decisions of the CPU run that the paper does not cover: iteration-based
@@ -911,9 +908,8 @@ bf16 autocast for stages 1 and 2 (`tools/train.py --amp`; the losses
 stay in fp32), which is 1.9-2.3x faster per step on a CPU with AMX or
 AVX512-BF16 and much slower on one without (checkpoints/README.md); the
 classifier drawn label- and data-set-balanced (`LabelBalancedSampler`),
-with BatchNorm whose statistics are recomputed over 60 training batches
-before each validation (every 1000 iterations, on central 256x320 crops
-of the held-out split, the best kept); no
+with BatchNorm, validated every 500 iterations on
+central 256x320 crops of the held-out split with the best kept; no
 validation inside a stage-2 run, whose last checkpoint counts, but the
 shipped run was chosen among the P-only runs (100 to 600 iterations,
 crops from 128x128 to the paper's 256x320) by the six goal metrics on
