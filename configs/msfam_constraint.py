@@ -27,5 +27,6 @@ default_hooks = dict(
         save_best='constraint/accuracy', rule='greater'))
 # BatchNorm statistics recomputed over 60 training batches before every
 # validation: the running averages lag the weights, and the best-epoch
-# choice read them (docs/training.md, "Classifier: BatchNorm statistics")
+# choice read them (docs/training.md, "Classifier: BatchNorm statistics
+# and length")
 custom_hooks = [dict(type='PreciseBNHook', num_batches=60)]

@@ -2,7 +2,7 @@
 # stretched over all of them. The shipped classifier underfits: its exact
 # match on central crops of its own training split (72.0 %) is no higher
 # than on the held-out split (72.4 %; docs/training.md, "Classifier:
-# BatchNorm statistics").
+# BatchNorm statistics and length").
 _base_ = ['./msfam_constraint_cpu.py']
 
 max_iters = 9000

@@ -9,7 +9,8 @@ match of a 9000-iteration run swung between checks (61.9, 57.1, 40.0,
 65.7, 44.8, 42.9, 53.3, 77.1, 74.3 % every 1000 iterations); recomputing
 the statistics over 60 training batches (``tools/test.py --precise-bn
 60``) moved its last checkpoint from 74.3 to 77.1 % and its best from 77.1
-to 80.0 % (docs/training.md, "Classifier: BatchNorm statistics").
+to 80.0 % (docs/training.md, "Classifier: BatchNorm statistics and
+length").
 
 :class:`PreciseBNHook` resets the running statistics of every BatchNorm
 layer and recomputes them as a plain average over ``num_batches`` training
