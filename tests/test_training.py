@@ -463,11 +463,14 @@ PULL_PUSH_RUNS = {
 
 
 CLASSIFIER_RUNS = {
-    # config: (iterations = cosine length, validation interval, precise BN)
-    'msfam_constraint_cpu': (3000, 500, False),  # shipped classifier
-    'msfam_constraint_cpu_9000': (9000, 1000, False),
-    'msfam_constraint_cpu_precise_bn': (3000, 500, True),
-    'msfam_constraint_cpu_9000_precise_bn': (9000, 1000, True),
+    # config: (iterations = cosine length, validation interval, precise BN,
+    #          training crop)
+    'msfam_constraint_cpu': (3000, 500, False, (128, 160)),  # shipped
+    'msfam_constraint_cpu_9000': (9000, 1000, False, (128, 160)),
+    'msfam_constraint_cpu_precise_bn': (3000, 500, True, (128, 160)),
+    'msfam_constraint_cpu_9000_precise_bn': (9000, 1000, True, (128, 160)),
+    'msfam_constraint_cpu_256x320_precise_bn': (3000, 500, True,
+                                                (256, 320)),
 }
 
 
@@ -476,15 +479,27 @@ def test_classifier_runs_only_change_length_and_bn_statistics(repo_root,
                                                               name):
     """The CPU classifier variants (docs/training.md) differ from the
     shipped classifier's config only in length (cosine stretched to it),
-    validation interval and PreciseBNHook; model, data, optimizer and
-    seed stay. The paper-schedule config recomputes the statistics too."""
+    validation interval, PreciseBNHook and training crop; model, data,
+    the rest of the pipelines, optimizer and seed stay. The
+    paper-schedule config recomputes the statistics too."""
     base = Config.fromfile(str(repo_root / 'configs' / 'cpu'
                                / 'msfam_constraint_cpu.py'))
     cfg = Config.fromfile(str(repo_root / 'configs' / 'cpu' / f'{name}.py'))
-    iters, interval, precise = CLASSIFIER_RUNS[name]
-    for key in ('model', 'optim_wrapper', 'train_dataloader',
-                'val_dataloader', 'randomness'):
+    iters, interval, precise, crop = CLASSIFIER_RUNS[name]
+    for key in ('model', 'optim_wrapper', 'val_dataloader', 'randomness'):
         assert cfg[key] == base[key], key
+
+    def uncropped(loader):
+        out = loader.to_dict()
+        crops = set()
+        for d in out['dataset']['datasets']:
+            for t in d['pipeline']:
+                if t['type'] == 'PairedRandomCrop':
+                    crops.add(tuple(t.pop('crop_size')))
+        return out, crops
+    (a, crops), (b, base_crops) = (uncropped(cfg.train_dataloader),
+                                   uncropped(base.train_dataloader))
+    assert a == b and crops == {crop} and base_crops == {(128, 160)}
     assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval) == \
         (iters, interval)
     (sched, ) = cfg.param_scheduler
