@@ -469,8 +469,6 @@ CLASSIFIER_RUNS = {
     'msfam_constraint_cpu_9000': (9000, 1000, False, (128, 160)),
     'msfam_constraint_cpu_precise_bn': (3000, 500, True, (128, 160)),
     'msfam_constraint_cpu_9000_precise_bn': (9000, 1000, True, (128, 160)),
-    'msfam_constraint_cpu_256x320_precise_bn': (3000, 500, True,
-                                                (256, 320)),
 }
 
 
