@@ -527,6 +527,7 @@ def classifier_accuracy(config: str, checkpoint: str, data_root: str,
     for name, paths in fused_sources.items():
         groups[f'fused: {name}'] = (paths, (1, 1))
     out = OrderedDict()
+
     def right(grey, target) -> bool:
         x = torch.from_numpy(grey).float().div(255)[None, None]
         return (cls(x)[0] > 0.5).int().tolist() == list(target)

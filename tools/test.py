@@ -50,11 +50,12 @@ def main(argv=None):
     args = parse_args(argv)
     import msfam_mm  # noqa: F401
     from mmengine.config import Config
-    from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
 
-    from msfam_mm.engine import recompute_bn_statistics
-    from msfam_mm.utils import load_model_weights, set_data_root
+    from msfam_mm.engine import (calibration_loader, recompute_bn_statistics,
+                                 runner_model)
+    from msfam_mm.utils import (load_model_weights, parts_with_parameters,
+                                set_data_root)
     from train import setup_cpu_distributed  # tools/ is on sys.path
 
     if not osp.isfile(args.checkpoint):
@@ -83,24 +84,19 @@ def main(argv=None):
     cfg.load_from = None
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
-    model = runner.model.module if is_model_wrapper(runner.model) \
-        else runner.model
+    model = runner_model(runner)
     try:
         loaded = load_model_weights(model, args.checkpoint)
     except (KeyError, RuntimeError) as err:
         raise SystemExit(f'test.py: {err}') from err
-    others = [n for n, m in model.named_children()
-              if n not in loaded and any(True for _ in m.parameters())]
+    others = [n for n in parts_with_parameters(model) if n not in loaded]
     runner.logger.info(
         f'test.py: loaded {loaded} from {args.checkpoint}'
         + (f'; not in it (left as built): {others}' if others else ''))
     if args.precise_bn:
-        loader = dict(cfg.train_dataloader, num_workers=0,
-                      persistent_workers=False)
         try:
-            used = recompute_bn_statistics(
-                model, runner.build_dataloader(loader, seed=runner.seed),
-                args.precise_bn)
+            used = recompute_bn_statistics(model, calibration_loader(runner),
+                                           args.precise_bn)
         except ValueError as err:
             raise SystemExit(f'test.py: --precise-bn: {err}') from err
         runner.logger.info(f'test.py: BatchNorm statistics recomputed over '

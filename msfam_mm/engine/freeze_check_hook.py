@@ -16,10 +16,10 @@ from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from torch import nn
 
 from msfam_mm.registry import HOOKS
+from .runner_model import runner_model
 
 __all__ = ['FreezeCheckHook']
 
@@ -72,11 +72,6 @@ class FreezeCheckHook(Hook):
         self.interval = interval
         self._snapshot: Optional[Dict[str, torch.Tensor]] = None
 
-    @staticmethod
-    def _model(runner) -> nn.Module:
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
-
     def _frozen_params(self, model: nn.Module):
         for mod_name in self.frozen_modules:
             module = _get_submodule(model, mod_name)
@@ -92,7 +87,7 @@ class FreezeCheckHook(Hook):
                     'the Semantic Constraint classifier frozen (Sec. 3.3)')
 
     def before_train(self, runner) -> None:
-        model = self._model(runner)
+        model = runner_model(runner)
         self._check_requires_grad(model)
         self._snapshot = {
             name: param.detach().clone()
@@ -101,7 +96,7 @@ class FreezeCheckHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None
                           ) -> None:
-        model = self._model(runner)
+        model = runner_model(runner)
         for name in self.eval_modules:
             _get_submodule(model, name).eval()
         self._check_requires_grad(model)
@@ -111,7 +106,7 @@ class FreezeCheckHook(Hook):
         if self._snapshot is None or not self.every_n_train_iters(
                 runner, self.interval):
             return
-        model = self._model(runner)
+        model = runner_model(runner)
         for name, param in self._frozen_params(model):
             ref = self._snapshot.get(name)
             if ref is None:

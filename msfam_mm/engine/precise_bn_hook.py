@@ -22,13 +22,13 @@ from typing import Optional
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from torch import nn
 
 from msfam_mm.registry import HOOKS
+from .runner_model import runner_model
 
-__all__ = ['PreciseBNHook', 'recompute_bn_statistics']
+__all__ = ['PreciseBNHook', 'recompute_bn_statistics', 'calibration_loader']
 
 
 def recompute_bn_statistics(model: nn.Module, batches,
@@ -88,6 +88,17 @@ def recompute_bn_statistics(model: nn.Module, batches,
     return used
 
 
+def calibration_loader(runner, dataloader: Optional[dict] = None):
+    """The dataloader whose batches :func:`recompute_bn_statistics` averages:
+    ``dataloader`` (a config) if given, else the run's ``train_dataloader``
+    config with ``num_workers=0`` (no extra worker processes; the training
+    loop's own iterator is left untouched), seeded with the run's seed."""
+    if dataloader is None:
+        dataloader = dict(runner.cfg.train_dataloader, num_workers=0,
+                          persistent_workers=False)
+    return runner.build_dataloader(dataloader, seed=runner.seed)
+
+
 @HOOKS.register_module()
 class PreciseBNHook(Hook):
     """Recompute BatchNorm statistics over training batches before every
@@ -97,9 +108,8 @@ class PreciseBNHook(Hook):
         num_batches (int): training batches to average (60 in the
             measurement of the module docstring).
         dataloader (dict | None): dataloader config for those batches;
-            ``None`` (default) takes the run's ``train_dataloader`` config
-            with ``num_workers=0`` (no extra worker processes; the training
-            loop's own iterator is left untouched).
+            ``None`` (default): the run's training data
+            (:func:`calibration_loader`).
 
     Each process of a distributed run averages its own batches (the
     statistics are not synchronised). Periodic checkpoints are written
@@ -123,11 +133,7 @@ class PreciseBNHook(Hook):
 
     def _batches(self, runner):
         if self._loader is None:
-            cfg = self.dataloader_cfg
-            if cfg is None:
-                cfg = dict(runner.cfg.train_dataloader)
-                cfg.update(num_workers=0, persistent_workers=False)
-            self._loader = runner.build_dataloader(cfg, seed=runner.seed)
+            self._loader = calibration_loader(runner, self.dataloader_cfg)
         return self._loader
 
     def before_val_epoch(self, runner) -> None:
@@ -135,9 +141,8 @@ class PreciseBNHook(Hook):
         # (reading runner.train_loop would build one)
         if not isinstance(getattr(runner, '_train_loop', None), BaseLoop):
             return
-        model = runner.model.module if is_model_wrapper(runner.model) \
-            else runner.model
-        used = recompute_bn_statistics(model, self._batches(runner),
+        used = recompute_bn_statistics(runner_model(runner),
+                                       self._batches(runner),
                                        self.num_batches)
         runner.logger.info(f'PreciseBNHook: BatchNorm statistics recomputed '
                            f'over {used} training batches')

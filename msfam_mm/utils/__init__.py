@@ -1,10 +1,12 @@
 from .checkpoint import (get_state_dict, load_checkpoint_safe,
                          load_model_weights, load_submodule_weights,
-                         prefixed_or_bare_state_dict, resolve_checkpoint_path)
+                         parts_with_parameters, prefixed_or_bare_state_dict,
+                         resolve_checkpoint_path)
 from .config import disable_config_formatting, set_data_root
 from .normalization import minmax_normalize
 
 __all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
-           'load_model_weights', 'prefixed_or_bare_state_dict',
+           'load_model_weights', 'parts_with_parameters',
+           'prefixed_or_bare_state_dict',
            'resolve_checkpoint_path', 'set_data_root',
            'disable_config_formatting', 'minmax_normalize']

@@ -19,7 +19,7 @@ from msfam_mm.engine.checkpoint_compat import register_mmengine_safe_globals
 
 __all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
            'resolve_checkpoint_path', 'prefixed_or_bare_state_dict',
-           'load_model_weights']
+           'load_model_weights', 'parts_with_parameters']
 
 PathLike = Union[str, os.PathLike]
 
@@ -182,6 +182,12 @@ def load_submodule_weights(module: nn.Module,
     return dict(missing_keys=missing, unexpected_keys=unexpected)
 
 
+def parts_with_parameters(model: nn.Module) -> List[str]:
+    """Names of ``model``'s top-level children that hold parameters."""
+    return [n for n, m in model.named_children()
+            if any(True for _ in m.parameters())]
+
+
 def load_model_weights(model: nn.Module, path: PathLike,
                        required: Optional[Sequence[str]] = None
                        ) -> List[str]:
@@ -248,9 +254,8 @@ def load_model_weights(model: nn.Module, path: PathLike,
             f' {unexpected[:4]} ({len(unexpected)}); is it a checkpoint of '
             'this config?')
     if required is None:
-        required = getattr(model, 'predict_parts', None) or [
-            n for n, m in model.named_children()
-            if any(True for _ in m.parameters())]
+        required = getattr(model, 'predict_parts', None) or \
+            parts_with_parameters(model)
     absent = [p for p in required if p not in covered]
     if absent:
         raise KeyError(
