@@ -25,7 +25,7 @@ from mmengine.config import Config
 from torch import nn
 
 from ..registry import MODELS
-from ..utils import prefixed_or_bare_state_dict
+from ..utils import load_checked_state_dict, prefixed_or_bare_state_dict
 
 ConfigLike = Union[str, os.PathLike, Config, dict]
 
@@ -109,25 +109,12 @@ def load_net_weights(net: nn.Module, checkpoint: Union[str, os.PathLike],
     own = net.state_dict()
     prefixes = tuple(required_prefixes)
     required = [k for k in own if k.startswith(prefixes)]
-    missing = [k for k in required if k not in state]
-    if missing:
-        raise KeyError(
-            f'checkpoint {path!r} lacks {len(missing)} weights that '
-            f'{type(net).__name__} needs, e.g. {missing[:4]}; is it a '
-            'checkpoint of this config (stage 2 for msfam)?')
-    unexpected = [k for k in state if k not in own and k.startswith(prefixes)]
-    if unexpected:
-        raise KeyError(
-            f'checkpoint {path!r} has {len(unexpected)} weights that '
-            f'{type(net).__name__} does not, e.g. {unexpected[:4]}; does the '
-            'config match the checkpoint?')
-    for k in required:
-        if state[k].shape != own[k].shape:
-            raise RuntimeError(
-                f'checkpoint {path!r}: {k} has shape {tuple(state[k].shape)} '
-                f'but the config builds {tuple(own[k].shape)}')
-    net.load_state_dict(OrderedDict((k, state[k]) for k in required),
-                        strict=False)
+    load_checked_state_dict(
+        net, OrderedDict((k, state[k]) for k in required if k in state), path,
+        missing=[k for k in required if k not in state],
+        unexpected=[k for k in state
+                    if k not in own and k.startswith(prefixes)],
+        hint='; is it a checkpoint of this config (stage 2 for msfam)?')
     return dict(missing_keys=[k for k in own if k not in required],
                 ignored_keys=[k for k in state if k not in required])
 

@@ -1,4 +1,5 @@
-from .checkpoint import (get_state_dict, load_checkpoint_safe,
+from .checkpoint import (get_state_dict, load_checked_state_dict,
+                         load_checkpoint_safe,
                          load_model_weights, load_submodule_weights,
                          parts_with_parameters, prefixed_or_bare_state_dict,
                          resolve_checkpoint_path)
@@ -7,6 +8,7 @@ from .normalization import minmax_normalize
 
 __all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
            'load_model_weights', 'parts_with_parameters',
+           'load_checked_state_dict',
            'prefixed_or_bare_state_dict',
            'resolve_checkpoint_path', 'set_data_root',
            'disable_config_formatting', 'minmax_normalize']

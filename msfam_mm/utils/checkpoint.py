@@ -10,7 +10,7 @@ import glob
 import os
 import pickle
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -19,7 +19,8 @@ from msfam_mm.engine.checkpoint_compat import register_mmengine_safe_globals
 
 __all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
            'resolve_checkpoint_path', 'prefixed_or_bare_state_dict',
-           'load_model_weights', 'parts_with_parameters']
+           'load_model_weights', 'parts_with_parameters',
+           'load_checked_state_dict']
 
 PathLike = Union[str, os.PathLike]
 
@@ -119,6 +120,51 @@ def prefixed_or_bare_state_dict(path: PathLike, prefix: str
                        for k, v in state.items())
 
 
+def load_checked_state_dict(module: nn.Module,
+                            state: Mapping[str, torch.Tensor],
+                            path: PathLike,
+                            missing: Sequence[str] = (),
+                            unexpected: Sequence[str] = (),
+                            hint: str = '') -> None:
+    """Load ``state`` into ``module`` after the checks every loader shares.
+
+    The one mechanism behind :func:`load_submodule_weights`,
+    :func:`load_model_weights` and
+    :func:`msfam_mm.apis.model_loading.load_net_weights`: each decides which
+    keys its kind of file must and must not hold and passes the offending
+    ones here; every key of ``state`` that ``module`` has is then loaded
+    (cast to the module's dtype) once all shapes agree.
+
+    Args:
+        module: the module receiving the weights.
+        state: weights named as in ``module.state_dict()``.
+        path: the file they came from (named in every error).
+        missing: keys of ``module`` the caller requires but ``state`` lacks.
+        unexpected: keys of ``state`` the caller forbids.
+        hint: appended to the key-mismatch message (what to check).
+
+    Raises:
+        KeyError: ``missing`` or ``unexpected`` is not empty.
+        RuntimeError: a tensor's shape differs from the module's.
+    """
+    where, name = os.fspath(path), type(module).__name__
+    if missing or unexpected:
+        raise KeyError(
+            f'checkpoint {where!r} does not match {name}: missing '
+            f'{list(missing[:4])} ({len(missing)}), unexpected '
+            f'{list(unexpected[:4])} ({len(unexpected)}){hint}')
+    own = module.state_dict()
+    loaded = OrderedDict((k, v) for k, v in state.items() if k in own)
+    for k, v in loaded.items():
+        if own[k].shape != v.shape:
+            raise RuntimeError(
+                f'checkpoint {where!r}: {k} has shape {tuple(v.shape)}, '
+                f'{name} expects {tuple(own[k].shape)}')
+    module.load_state_dict(
+        OrderedDict((k, v.to(own[k].dtype)) for k, v in loaded.items()),
+        strict=False)
+
+
 def load_submodule_weights(module: nn.Module,
                            path: PathLike,
                            src_prefix: str = '',
@@ -164,21 +210,9 @@ def load_submodule_weights(module: nn.Module,
     own = module.state_dict()
     missing = [k for k in own if k not in selected]
     unexpected = [k for k in selected if k not in own]
-    if strict and (missing or unexpected):
-        raise KeyError(
-            f'checkpoint {os.fspath(path)!r} (prefix {src_prefix!r}) does not '
-            f'match {type(module).__name__}: missing {missing[:5]} '
-            f'({len(missing)}), unexpected {unexpected[:5]} '
-            f'({len(unexpected)})')
-    for k, v in selected.items():
-        if k in own and own[k].shape != v.shape:
-            raise RuntimeError(
-                f'checkpoint {os.fspath(path)!r}: {src_prefix}{k} has shape '
-                f'{tuple(v.shape)}, {type(module).__name__}.{k} expects '
-                f'{tuple(own[k].shape)}')
-    module.load_state_dict(
-        OrderedDict((k, v) for k, v in selected.items() if k in own),
-        strict=False)
+    load_checked_state_dict(
+        module, selected, path, missing if strict else (),
+        unexpected if strict else (), hint=f' (prefix {src_prefix!r})')
     return dict(missing_keys=missing, unexpected_keys=unexpected)
 
 
@@ -247,26 +281,15 @@ def load_model_weights(model: nn.Module, path: PathLike,
     covered = sorted({k.split('.', 1)[0] for k in state if k in own})
     missing = [k for k in own
                if k.split('.', 1)[0] in covered and k not in state]
-    if unexpected or missing:
-        raise KeyError(
-            f'checkpoint {os.fspath(path)!r} does not match {name} (parts '
-            f'{covered}): missing {missing[:4]} ({len(missing)}), unexpected'
-            f' {unexpected[:4]} ({len(unexpected)}); is it a checkpoint of '
-            'this config?')
     if required is None:
         required = getattr(model, 'predict_parts', None) or \
             parts_with_parameters(model)
     absent = [p for p in required if p not in covered]
-    if absent:
+    if absent and not (missing or unexpected):
         raise KeyError(
             f'checkpoint {os.fspath(path)!r} holds the {covered} weights of '
             f'{name}, not its {absent}; is it a checkpoint of this config?')
-    for k, v in state.items():
-        if own[k].shape != v.shape:
-            raise RuntimeError(
-                f'checkpoint {os.fspath(path)!r}: {k} has shape '
-                f'{tuple(v.shape)}, {name} expects {tuple(own[k].shape)}')
-    model.load_state_dict(
-        OrderedDict((k, v.to(own[k].dtype)) for k, v in state.items()),
-        strict=False)
+    load_checked_state_dict(
+        model, state, path, missing, unexpected,
+        hint=f' (parts {covered}); is it a checkpoint of this config?')
     return covered
