@@ -5,8 +5,10 @@ the repository). Tests that need it use the fixtures below, which skip with
 the reason when the folder is absent. ``MSFAM_SHARED_DATA`` overrides the path.
 """
 import os
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,6 +18,16 @@ SHARED_DATA = Path(os.environ.get('MSFAM_SHARED_DATA',
 
 # Two cores: keep intra-op threads fixed so timings and results are stable.
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seeds():
+    """Every test starts from the same random state, whatever ran before
+    it, so a draw that happens to fail cannot come and go with test order
+    (an unseeded draw once made a GFLV2 head test fail 6 times in 40)."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
 
 
 def _shared(sub: str) -> Path:

@@ -1,6 +1,7 @@
 """GFLV2Head (GFLV2 Sections 3.2-3.3) on 640x512 KAIST-sized feature maps."""
 import pytest
 import torch
+import torch.nn.functional as F
 
 mmdet = pytest.importorskip('mmdet')
 from mmengine.config import ConfigDict  # noqa: E402
@@ -101,10 +102,12 @@ def test_joint_score_is_cls_sigmoid_times_quality():
 def test_quality_branch_changes_scores():
     head = make_head()
     feats = fpn_feats()
+    # fixed, moderate weights: unit-variance ones saturate the quality
+    # sigmoid at 1 for some draws, and the ranking then cannot change
+    gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        trained_like = [torch.randn_like(p) for p in head.dgqp.parameters()]
-        for p, v in zip(head.dgqp.parameters(), trained_like):
-            p.copy_(v)
+        for p in head.dgqp.parameters():
+            p.copy_(0.3 * torch.randn(p.shape, generator=gen))
         scores_with, _ = head(feats)
         head.dgqp.fc2.weight.zero_()
         head.dgqp.fc2.bias.zero_()
@@ -115,6 +118,8 @@ def test_quality_branch_changes_scores():
     # and the ranking of predictions differs, not only their scale
     flat_with = torch.cat([s.flatten() for s in scores_with])
     flat_zero = torch.cat([s.flatten() for s in scores_zeroed])
+    quality = 0.5 * flat_with / flat_zero
+    assert 0.01 < quality.min() and quality.max() < 0.99
     assert not torch.equal(flat_with.argsort()[-50:], flat_zero.argsort()[-50:])
 
 
@@ -131,6 +136,30 @@ def test_loss_finite_and_trains_quality_branch():
     for name, p in head.dgqp.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
     assert head.gfl_cls.weight.grad.abs().sum() > 0
+
+
+def test_quality_focal_loss_runs_in_fp32_outside_autocast(monkeypatch):
+    """`--amp`: CUDA autocast refuses F.binary_cross_entropy (QFL on
+    probabilities), so the head computes it in fp32 with autocast off; the
+    CPU's bf16 autocast shows where it is called."""
+    seen = []
+    bce = F.binary_cross_entropy
+
+    def recording_bce(pred, target, *args, **kwargs):
+        seen.append((torch.is_autocast_enabled('cpu'), pred.dtype))
+        return bce(pred, target, *args, **kwargs)
+
+    monkeypatch.setattr(F, 'binary_cross_entropy', recording_bce)
+    head = make_head()
+    head.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        scores, boxes = head(fpn_feats())
+        losses = head.loss_by_feat(scores, boxes, [pedestrians()],
+                                   img_metas())
+    assert seen and all(s == (False, torch.float32) for s in seen), seen
+    assert all(v.dtype == torch.float32 for v in losses['loss_cls'])
+    sum(sum(v) for v in losses.values()).backward()
+    assert head.dgqp.fc2.weight.grad.abs().sum() > 0
 
 
 def test_loss_without_gt_only_classification():

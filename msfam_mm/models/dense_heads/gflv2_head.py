@@ -303,10 +303,14 @@ class GFLV2Head(GFLHead):
             loss_dfl = bbox_pred.sum() * 0
             weight_targets = bbox_pred.new_tensor(0)
 
-        loss_cls = self.loss_cls(
-            cls_score, (labels, iou_targets),
-            weight=label_weights,
-            avg_factor=avg_factor)
+        # QFL on probabilities goes through F.binary_cross_entropy, which
+        # CUDA autocast refuses (the log of fp16 probabilities is unsafe):
+        # it runs in fp32 outside autocast (`tools/train.py --amp`).
+        with torch.autocast(cls_score.device.type, enabled=False):
+            loss_cls = self.loss_cls(
+                cls_score.float(), (labels, iou_targets.float()),
+                weight=label_weights.float(),
+                avg_factor=avg_factor)
         return loss_cls, loss_bbox, loss_dfl, weight_targets.sum()
 
     def _predict_by_feat_single(self,
