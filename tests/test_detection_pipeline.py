@@ -71,6 +71,25 @@ def test_base_config_matches_paper_setup():
                         checkpoint='torchvision://resnet50')
 
 
+def test_shorter_run_keeps_the_decay_points(tmp_path):
+    """`--cfg-options train_cfg.max_epochs=12` gives MMDetection's 1x decay
+    (8, 11), not 24-epoch milestones that a 12-epoch run never reaches; a
+    schedule set on the command line is left as given."""
+    tool = load_tool()
+
+    def schedule(options):
+        cfg = tool.type_config(BASE, str(tmp_path), tool.ImageType(
+            'lwir', 'lwir'), str(tmp_path), 0, None, None, options)
+        step = [s for s in cfg.param_scheduler if s.type == 'MultiStepLR']
+        return cfg.train_cfg.max_epochs, step[0].milestones, step[0].end
+
+    assert schedule(None) == (24, [16, 22], 24)
+    assert schedule({'train_cfg.max_epochs': 12}) == (12, [8, 11], 12)
+    assert schedule({'train_cfg.max_epochs': 12,
+                     'param_scheduler.1.milestones': [9, 10]}) == \
+        (12, [9, 10], 24)
+
+
 def test_r50_gflv2_builds_and_runs_640x512():
     cfg = Config.fromfile(BASE)
     model = MODELS.build(cfg.model)

@@ -89,7 +89,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='config overrides applied to every type, key=value '
-        '(mmengine syntax), e.g. train_cfg.max_epochs=12')
+        '(mmengine syntax), e.g. train_cfg.max_epochs=12 (epoch-based '
+        'scheduler milestones then scale to the same fractions of the run '
+        'unless param_scheduler is overridden too)')
     return parser.parse_args(argv)
 
 
@@ -186,6 +188,33 @@ def check_image_types(kaist_root: str, image_sets: Sequence[str],
                     f'{osp.join(images_root, "setXX", "VYYY", t.folder)}/)')
 
 
+def rescale_epoch_schedule(cfg, base_epochs: int) -> None:
+    """Move epoch-based scheduler steps with an overridden ``max_epochs``.
+
+    The configs compute their step milestones from their own length when
+    they are read (24 epochs: decay at 16 and 22), so
+    ``--cfg-options train_cfg.max_epochs=12`` alone would train at the full
+    learning rate throughout. Milestones and ends are kept at the same
+    fractions of the run (12 epochs: 8 and 11, MMDetection's 1x), unless
+    ``--cfg-options`` sets the schedule itself.
+    """
+    new_epochs = cfg.train_cfg.max_epochs
+    if not base_epochs or new_epochs == base_epochs:
+        return
+    ratio = new_epochs / base_epochs
+    for sched in cfg.get('param_scheduler') or []:
+        if not sched.get('by_epoch', True):
+            continue
+        if 'milestones' in sched:
+            sched['milestones'] = [max(1, round(m * ratio))
+                                   for m in sched['milestones']]
+        if sched.get('end') == base_epochs:
+            sched['end'] = new_epochs
+    print(f'compare_detection: train_cfg.max_epochs {base_epochs} -> '
+          f'{new_epochs}; epoch-based scheduler steps scaled to match: '
+          f'{[dict(s) for s in cfg.param_scheduler if s.get("by_epoch", True)]}')
+
+
 def type_config(config: str, kaist_root: str, image_type: ImageType,
                 work_dir: str, seed: int, train_image_set: Optional[str],
                 test_image_set: Optional[str],
@@ -198,7 +227,11 @@ def type_config(config: str, kaist_root: str, image_type: ImageType,
     from mmengine.config import Config
     cfg = Config.fromfile(config)
     if cfg_options:
+        base_epochs = cfg.train_cfg.get('max_epochs')
         cfg.merge_from_dict(cfg_options)
+        if 'train_cfg.max_epochs' in cfg_options and not any(
+                k.startswith('param_scheduler') for k in cfg_options):
+            rescale_epoch_schedule(cfg, base_epochs)
     root = osp.abspath(kaist_root)
     for key in DATALOADERS:
         dataset = cfg[key]['dataset']
