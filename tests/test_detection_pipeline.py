@@ -269,3 +269,24 @@ def test_compare_detection_end_to_end(kaist_sample, tmp_path):
     before = (tmp_path / 'comparison.csv').read_text()
     tool.main(argv + ['--skip-existing'])
     assert (tmp_path / 'comparison.csv').read_text() == before
+
+
+def test_missing_image_type_fails_before_training(tmp_path):
+    """Every video of the lists needs the type's folder; the lists take the
+    same id forms as KAISTDataset (here the flattened one) and a bad id is
+    named with its file and line."""
+    tool = load_tool()
+    (tmp_path / 'imageSets').mkdir()
+    (tmp_path / 'imageSets' / 'a.txt').write_text(
+        'set06_V000_I00019\nset07/V001/I00100\n')
+    for video in ('set06/V000', 'set07/V001'):
+        (tmp_path / 'images' / video / 'lwir').mkdir(parents=True)
+    (tmp_path / 'images' / 'set06' / 'V000' / 'visible').mkdir()
+    types = tool.parse_types('lwir,visible')
+    tool.check_image_types(str(tmp_path), ['imageSets/a.txt'], types[:1])
+    with pytest.raises(FileNotFoundError,
+                       match=r"'visible' is missing: .*set07/V001/visible"):
+        tool.check_image_types(str(tmp_path), ['imageSets/a.txt'], types)
+    (tmp_path / 'imageSets' / 'b.txt').write_text('set06/V000/I00019\nV001\n')
+    with pytest.raises(ValueError, match=r'b\.txt, line 2'):
+        tool.check_image_types(str(tmp_path), ['imageSets/b.txt'], types[:1])

@@ -146,19 +146,6 @@ def parse_types(spec: str) -> List[ImageType]:
     return types
 
 
-def read_image_set(kaist_root: str, image_set: str) -> List[str]:
-    """Frame ids ``setXX/VYYY/IZZZZZ`` listed in ``image_set``."""
-    path = osp.join(kaist_root, image_set)
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'compare_detection: image-set list {path} does not exist')
-    with open(path, encoding='utf-8') as f:
-        ids = [line.strip() for line in f if line.strip()]
-    if not ids:
-        raise ValueError(f'compare_detection: image-set list {path} is empty')
-    return ids
-
-
 def check_image_types(kaist_root: str, image_sets: Sequence[str],
                       types: Sequence[ImageType]) -> None:
     """Fail before any training if a type's folder is missing anywhere.
@@ -166,16 +153,14 @@ def check_image_types(kaist_root: str, image_sets: Sequence[str],
     Every video ``setXX/VYYY`` used by the lists must have the type's
     folder; the error names the first missing path.
     """
+    from msfam_mm.datasets.kaist.frame_ids import read_image_set
     videos = []
     for image_set in image_sets:
-        for frame_id in read_image_set(kaist_root, image_set):
-            parts = frame_id.split('/')
-            if len(parts) != 3:
-                raise ValueError(
-                    f'compare_detection: {osp.join(kaist_root, image_set)}: '
-                    f'bad frame id {frame_id!r} (expected setXX/VYYY/IZZZZZ)')
-            if parts[:2] not in videos:
-                videos.append(parts[:2])
+        # the dataset's own reader: same id forms, errors name file and line
+        for frame_id in read_image_set(osp.join(kaist_root, image_set)):
+            video = frame_id.split('/')[:2]
+            if video not in videos:
+                videos.append(video)
     for t in types:
         images_root = t.images_root or osp.join(kaist_root, 'images')
         for set_name, video in videos:
