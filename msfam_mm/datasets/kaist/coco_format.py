@@ -32,7 +32,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .bbgt import (BBGtObject, bbgt_ignore_flags, load_bbgt,
-                   reasonable_filter_kwargs)
+                   reasonable_filter_kwargs, record_occlusion)
 from .frame_ids import (frame_condition, frame_to_img_id, normalize_frame_id,
                         parse_frame_id)
 
@@ -160,7 +160,7 @@ def coco_to_kaist_frames(coco: Dict, source: str = '<COCO dict>'
         crowd = int(ann.get('iscrowd', 0))
         label = ann.get('kaist_label', 'people' if crowd else 'person')
         frames[img_id][2].append(BBGtObject(
-            label, x, y, w, h, int(ann.get('occlusion', 0)),
+            label, x, y, w, h, record_occlusion(ann, label, source),
             tuple(ann.get('visible_bbox', (0., 0., 0., 0.))),
             int(ann.get('kaist_ignore', 0))))
     return frames

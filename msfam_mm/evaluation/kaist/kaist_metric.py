@@ -13,7 +13,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from msfam_mm.datasets.kaist.bbgt import BBGtObject
+from msfam_mm.datasets.kaist.bbgt import BBGtObject, record_occlusion
 from msfam_mm.datasets.kaist.frame_ids import (frame_to_img_id,
                                                img_id_to_frame,
                                                read_image_set)
@@ -40,7 +40,8 @@ def _instance_to_object(inst: dict) -> BBGtObject:
     ign = int(inst.get('ignore_flag', 0))
     label = inst.get('kaist_label', 'people' if ign else 'person')
     return BBGtObject(label, x1, y1, x2 - x1, y2 - y1,
-                      int(inst.get('occlusion', 0)), (0., 0., 0., 0.),
+                      record_occlusion(inst, label, 'KAISTMissRateMetric'),
+                      (0., 0., 0., 0.),
                       ign if label == 'person' else 0)
 
 
