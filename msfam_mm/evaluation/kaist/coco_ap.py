@@ -21,6 +21,23 @@ import numpy as np
 _STATS = dict(AP=0, AP50=1, AP75=2, AP_S=3, AP_M=4, AP_L=5)
 
 
+#: COCOeval's default area ranges (bounds inclusive, as it applies them).
+_AREA_RANGES = dict(AP_S=(0, 32**2), AP_M=(32**2, 96**2), AP_L=(96**2, 1e10))
+
+
+def _no_detections(gt: Dict) -> Dict[str, float]:
+    """What COCOeval reports without detections: 0 where the set has
+    (non-crowd) ground truth, NaN (its -1) where it has none."""
+    areas = [float(a.get('area', a['bbox'][2] * a['bbox'][3]))
+             for a in gt.get('annotations', []) if not a.get('iscrowd', 0)]
+    stats = {k: (0.0 if areas else math.nan)
+             for k in ('AP', 'AP50', 'AP75')}
+    for key, (low, high) in _AREA_RANGES.items():
+        stats[key] = 0.0 if any(low <= a <= high for a in areas) else \
+            math.nan
+    return stats
+
+
 def coco_ap(coco_gt: Dict, results: List[Dict], verbose: bool = False
             ) -> Dict[str, float]:
     """COCO bbox metrics (fractions; NaN where COCO reports -1, e.g. no
@@ -28,7 +45,8 @@ def coco_ap(coco_gt: Dict, results: List[Dict], verbose: bool = False
 
     Args:
         coco_gt: COCO detection dict (kaist2coco output).
-        results: COCO results list; an empty list gives AP 0.
+        results: COCO results list; an empty list gives AP 0 (NaN for a
+            size range without ground truth, as with detections).
         verbose: print pycocotools' summary table.
     """
     from pycocotools.coco import COCO
@@ -38,7 +56,7 @@ def coco_ap(coco_gt: Dict, results: List[Dict], verbose: bool = False
     gt.setdefault('info', {})
     gt.setdefault('licenses', [])
     if not results:
-        return {k: 0.0 for k in _STATS}
+        return _no_detections(gt)
     sink = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(
         io.StringIO())
     with sink:
