@@ -14,7 +14,7 @@ _base_ = [
 # classifier's best checkpoint name carries its epoch). Override with
 # --cfg-options
 # model.stage1_checkpoint=... model.classifier_checkpoint=...
-stage1_checkpoint = 'work_dirs/msfam_stage1/epoch_2.pth'
+stage1_checkpoint = 'work_dirs/msfam_stage1/iter_10090.pth'
 classifier_checkpoint = ('work_dirs/msfam_constraint/'
                          'best_constraint_accuracy_*.pth')
 

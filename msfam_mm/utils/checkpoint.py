@@ -65,7 +65,7 @@ def load_checkpoint_safe(path: PathLike, map_location='cpu') -> dict:
 
     Example:
         >>> from msfam_mm.utils import load_checkpoint_safe
-        >>> ckpt = load_checkpoint_safe('work_dirs/msfam_stage1/epoch_2.pth')
+        >>> ckpt = load_checkpoint_safe('work_dirs/msfam_stage1/iter_10090.pth')
         >>> sorted(ckpt)[:2]
         ['message_hub', 'meta']
     """
