@@ -235,6 +235,36 @@ def test_best_trained_line(report_tool):
                                          third) is None
 
 
+def test_training_overlap_and_unseen_ranks(report_tool):
+    """The TNO-42 section says which pairs training saw, and the goal check
+    ranks the shipped model on the unseen ones (the TNO pairs of the
+    held-out split) among the published methods only."""
+    goal = report_tool.GOAL_METRICS
+    shipped = report_tool.SHIPPED
+
+    def row(value):
+        return {m: value for m in goal}
+    keys = ('tno42/01', 'tno42/19', 'tno42/23')
+    tno = {shipped: {k: row(5.0 if k == 'tno42/01' else 1.5) for k in keys}}
+    for i, name in enumerate(PUBLISHED):  # 1.0 ... 1.8 on every pair
+        tno[name] = {k: row(1.0 + 0.1 * i) for k in keys}
+    tno['baseline: max'] = {k: row(9.0) for k in keys}
+    test = {shipped: {'tno42/19': row(1.5), 'tno42/23': row(1.5),
+                      'roadscene221/FLIR_1': row(1.5)}}
+    ctx = dict(results={'tno42': tno, 'test': test})
+    assert report_tool.unseen_tno_pairs(ctx) == ['tno42/19', 'tno42/23']
+    text = report_tool.overlap_text(ctx)
+    assert 'Only 2 of these 3 pairs (`tno42/19`, `tno42/23`)' in text
+    assert 'the other 1 are stage-2 training pairs' in text
+    line = report_tool.unseen_ranks_line(ctx)
+    # 1.5 is beaten by 1.6, 1.7, 1.8 (not by the baseline, not by the
+    # shipped model's 5.0 on the seen pair)
+    assert ', '.join(f'{m} 4' for m in goal) in line
+    assert line.startswith('On the 2 TNO-42 pairs no training run saw')
+    assert report_tool.unseen_ranks_line(
+        dict(results={'tno42': tno, 'test': {shipped: {}}})) is None
+
+
 def test_goal_reference_table(report_tool):
     """The goal check for published methods (ranked among the others) and
     baselines (ranked among all published): ranks, counts and verdict."""
