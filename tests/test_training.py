@@ -205,6 +205,13 @@ def test_freeze_check_hook_fails_loudly(repo_root):
         next(model.net.encoder.parameters()).add_(1.)
     with pytest.raises(RuntimeError, match='net.encoder.*changed'):
         hook.after_train_iter(runner, 0)
+    # buffers too: the classifier's BatchNorm statistics are part of it
+    hook.before_train(runner)
+    with torch.no_grad():
+        model.classifier.features[1].running_mean.add_(0.5)
+    with pytest.raises(RuntimeError,
+                       match=r'classifier\.features\.1\.running_mean changed'):
+        hook.after_train_iter(runner, 0)
     next(model.classifier.parameters()).requires_grad_(True)
     with pytest.raises(RuntimeError, match='classifier.*requires_grad'):
         hook.before_train_iter(runner, 0)
@@ -237,6 +244,36 @@ def test_recompute_bn_statistics_is_the_plain_batch_average():
                                 batches, 1)
     with pytest.raises(ValueError, match='no batch'):
         recompute_bn_statistics(model, [], 1)
+
+
+def test_recompute_bn_statistics_leaves_frozen_and_unused_layers(
+        repo_root):
+    """Only BatchNorm layers that train and that the forward pass reaches
+    are recomputed: stage 2's frozen classifier (kept in eval mode, not run
+    in 'tensor' mode) and a layer outside the forward keep their
+    statistics."""
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'msfam_stage2.py'))
+    cfg.model.stage1_checkpoint = cfg.model.classifier_checkpoint = None
+    fusion = MODELS.build(cfg.model)
+    bn = fusion.classifier.features[1]
+    with torch.no_grad():
+        bn.running_mean.fill_(0.7)
+        bn.running_var.fill_(3.0)
+    pair = dict(inputs=[dict(vis=torch.rand(1, 32, 32),
+                             ir=torch.rand(1, 32, 32))], data_samples=None)
+    with pytest.raises(ValueError, match='no BatchNorm layer in training'):
+        recompute_bn_statistics(fusion, [pair], 1)
+    assert torch.all(bn.running_mean == 0.7)
+    assert torch.all(bn.running_var == 3.0)
+
+    model = MODELS.build(dict(type='SemanticConstraintModel'))
+    model.unused = torch.nn.BatchNorm2d(4)
+    with torch.no_grad():
+        model.unused.running_mean.fill_(0.7)
+    batch = dict(inputs=[torch.rand(1, 32, 32)] * 2, data_samples=None)
+    assert recompute_bn_statistics(model, [batch], 1) == 1
+    assert torch.all(model.unused.running_mean == 0.7)
+    assert int(model.classifier.features[1].num_batches_tracked) == 1
 
 
 def test_precise_bn_hook_before_validation(repo_root, data_root, tmp_path):
@@ -353,6 +390,41 @@ def test_two_process_gloo_stage2(repo_root, data_root, stage1_ckpt,
     state = load_checkpoint_safe(tmp_path / 'work' / 'iter_2.pth')
     assert any(k.startswith('net.fusion_blocks.')
                for k in state['state_dict'])
+
+
+def _average_bn_worker(rank, port, out_dir):
+    import torch.distributed as dist
+    from msfam_mm.engine import average_bn_statistics_across_processes
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                            rank=rank, world_size=2)
+    try:
+        model = torch.nn.Sequential(torch.nn.BatchNorm2d(3))
+        with torch.no_grad():
+            model[0].running_mean.fill_(float(rank))
+            model[0].running_var.fill_(1.0 + 2.0 * rank)
+        n = average_bn_statistics_across_processes(model)
+        torch.save(dict(n=n, mean=model[0].running_mean,
+                        var=model[0].running_var),
+                   osp.join(out_dir, f'rank{rank}.pth'))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_precise_bn_statistics_agree_across_processes(tmp_path):
+    """Two gloo processes with different statistics end with their mean
+    (mmengine's wrapper does not broadcast buffers; PreciseBNHook averages
+    them so all processes validate and save the same)."""
+    import torch.multiprocessing as mp
+    from msfam_mm.engine import average_bn_statistics_across_processes
+    assert average_bn_statistics_across_processes(
+        torch.nn.BatchNorm2d(3)) == 0  # single process: nothing to do
+    port = 29500 + (os.getpid() + 500) % 1000
+    mp.spawn(_average_bn_worker, args=(port, str(tmp_path)), nprocs=2)
+    for rank in (0, 1):
+        got = torch.load(tmp_path / f'rank{rank}.pth', weights_only=True)
+        assert got['n'] == 1
+        assert torch.allclose(got['mean'], torch.full((3, ), 0.5))
+        assert torch.allclose(got['var'], torch.full((3, ), 2.0))
 
 
 def test_autocast_optim_wrapper_runs_bf16_on_cpu():

@@ -4,10 +4,12 @@ from .checkpoint_compat import (mmengine_safe_globals,
                                 register_mmengine_safe_globals)
 from .autocast_optim_wrapper import AutocastOptimWrapper
 from .freeze_check_hook import FreezeCheckHook
-from .precise_bn_hook import (PreciseBNHook, calibration_loader,
-                              recompute_bn_statistics)
+from .precise_bn_hook import (PreciseBNHook,
+                              average_bn_statistics_across_processes,
+                              calibration_loader, recompute_bn_statistics)
 from .runner_model import runner_model
 
 __all__ = ['register_mmengine_safe_globals', 'mmengine_safe_globals',
            'AutocastOptimWrapper', 'FreezeCheckHook', 'PreciseBNHook',
-           'recompute_bn_statistics', 'calibration_loader', 'runner_model']
+           'recompute_bn_statistics', 'calibration_loader', 'runner_model',
+           'average_bn_statistics_across_processes']

@@ -9,8 +9,10 @@ in eval mode (Runner's loops call ``model.train()`` each epoch).
 :class:`FreezeCheckHook` enforces that and fails loudly otherwise:
 before every training iteration it puts the ``eval_modules`` into eval mode
 and checks that no parameter of ``frozen_modules`` has ``requires_grad=True``;
-after every ``interval`` iterations it checks that their values are bitwise
-identical to the values at the start of training.
+after every ``interval`` iterations it checks that their parameters and
+buffers (BatchNorm running statistics: a frozen classifier run in train mode
+would drift without any parameter changing) are bitwise identical to those at
+the start of training.
 """
 from typing import Dict, Optional, Sequence
 
@@ -39,15 +41,16 @@ class FreezeCheckHook(Hook):
 
     Args:
         frozen_modules: dotted submodule names whose parameters must keep
-            ``requires_grad=False`` and unchanged values
+            ``requires_grad=False`` and whose parameters and buffers must
+            keep their values
             (default: the stage-2 encoder and classifier).
         eval_modules: dotted submodule names kept in eval mode.
-        interval: check the parameter values every ``interval`` iterations
+        interval: check the values every ``interval`` iterations
             (the ``requires_grad`` check runs every iteration).
 
     Raises:
-        RuntimeError: a frozen parameter has ``requires_grad=True`` or its
-            value changed; the message names the parameter.
+        RuntimeError: a frozen parameter has ``requires_grad=True`` or a
+            frozen parameter or buffer changed; the message names it.
 
     Example:
         >>> custom_hooks = [dict(type='FreezeCheckHook',
@@ -78,6 +81,13 @@ class FreezeCheckHook(Hook):
             for name, param in module.named_parameters():
                 yield f'{mod_name}.{name}', param
 
+    def _frozen_state(self, model: nn.Module):
+        yield from self._frozen_params(model)
+        for mod_name in self.frozen_modules:
+            module = _get_submodule(model, mod_name)
+            for name, buf in module.named_buffers():
+                yield f'{mod_name}.{name}', buf
+
     def _check_requires_grad(self, model: nn.Module) -> None:
         for name, param in self._frozen_params(model):
             if param.requires_grad:
@@ -90,8 +100,8 @@ class FreezeCheckHook(Hook):
         model = runner_model(runner)
         self._check_requires_grad(model)
         self._snapshot = {
-            name: param.detach().clone()
-            for name, param in self._frozen_params(model)
+            name: value.detach().clone()
+            for name, value in self._frozen_state(model)
         }
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None
@@ -107,13 +117,13 @@ class FreezeCheckHook(Hook):
                 runner, self.interval):
             return
         model = runner_model(runner)
-        for name, param in self._frozen_params(model):
+        for name, value in self._frozen_state(model):
             ref = self._snapshot.get(name)
             if ref is None:
-                raise RuntimeError(f'FreezeCheckHook: frozen parameter {name} '
+                raise RuntimeError(f'FreezeCheckHook: frozen {name} '
                                    'appeared after training started')
-            if not torch.equal(param.detach(), ref.to(param.device)):
+            if not torch.equal(value.detach(), ref.to(value.device)):
                 raise RuntimeError(
-                    f'FreezeCheckHook: frozen parameter {name} changed at '
+                    f'FreezeCheckHook: frozen {name} changed at '
                     f'iteration {runner.iter + 1}; an optimizer or code path '
                     'updated a frozen module')

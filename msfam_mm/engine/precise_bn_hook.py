@@ -18,6 +18,7 @@ batches, with the current weights and no gradient, before every validation
 during training. The best checkpoint (saved after validation) therefore
 holds the statistics it was validated with.
 """
+import copy
 from typing import Optional
 
 import torch
@@ -28,13 +29,18 @@ from torch import nn
 from msfam_mm.registry import HOOKS
 from .runner_model import runner_model
 
-__all__ = ['PreciseBNHook', 'recompute_bn_statistics', 'calibration_loader']
+__all__ = ['PreciseBNHook', 'recompute_bn_statistics', 'calibration_loader',
+           'average_bn_statistics_across_processes']
 
 
 def recompute_bn_statistics(model: nn.Module, batches,
                             num_batches: int) -> int:
     """Replace the BatchNorm running statistics of ``model`` with the plain
     mean over ``num_batches`` batches.
+
+    Only the layers that are in training mode after ``model.train()`` and
+    that the forward pass reaches are recomputed; frozen parts a model keeps
+    in eval mode (the stage-2 classifier) keep theirs.
 
     Args:
         model: an mmengine ``BaseModel`` (its ``data_preprocessor`` prepares
@@ -47,7 +53,9 @@ def recompute_bn_statistics(model: nn.Module, batches,
         The number of batches used.
 
     Raises:
-        ValueError: ``model`` has no BatchNorm layer or ``batches`` is empty.
+        ValueError: ``model`` has no BatchNorm layer in training mode, the
+            forward pass reaches none, or ``batches`` is empty (statistics
+            then unchanged).
 
     Example:
         >>> from mmengine.registry import init_default_scope
@@ -58,18 +66,23 @@ def recompute_bn_statistics(model: nn.Module, batches,
         >>> recompute_bn_statistics(model, [batch] * 3, num_batches=2)
         2
     """
-    bns = [m for m in model.modules()
-           if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not bns:
-        raise ValueError(f'PreciseBNHook: {type(model).__name__} has no '
-                         'BatchNorm layer whose statistics could be '
-                         'recomputed')
     was_training = model.training
+    model.train()
+    # Only layers that train: a model may keep frozen parts in eval mode
+    # (MSFAMFusion's classifier, Section 3.5), whose statistics must stay.
+    bns = [m for m in model.modules()
+           if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training
+           and m.track_running_stats]
+    if not bns:
+        model.train(was_training)
+        raise ValueError(f'PreciseBNHook: {type(model).__name__} has no '
+                         'BatchNorm layer in training mode whose statistics '
+                         'could be recomputed')
+    saved = [copy.deepcopy(bn.state_dict()) for bn in bns]
     momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative average over the batches below
-    model.train()
     used = 0
     try:
         with torch.no_grad():
@@ -83,9 +96,36 @@ def recompute_bn_statistics(model: nn.Module, batches,
         for bn, momentum in zip(bns, momenta):
             bn.momentum = momentum
         model.train(was_training)
+    # a layer the forward pass did not reach keeps its statistics
+    unreached = [bn for bn in bns if int(bn.num_batches_tracked) == 0]
+    for bn, state in zip(bns, saved):
+        if bn in unreached or used == 0:
+            bn.load_state_dict(state)
     if used == 0:
         raise ValueError('PreciseBNHook: the dataloader gave no batch')
+    if len(unreached) == len(bns):
+        raise ValueError(f'PreciseBNHook: the forward pass of '
+                         f'{type(model).__name__} reached none of its '
+                         'BatchNorm layers; their statistics are unchanged')
     return used
+
+
+def average_bn_statistics_across_processes(model: nn.Module) -> int:
+    """Average the BatchNorm running statistics over the processes of a
+    distributed run (each recomputed them on its own batches; mmengine's
+    wrapper does not broadcast buffers), so that every process validates,
+    and the best checkpoint saves, the same statistics. Returns the number
+    of layers averaged (0 in a single process)."""
+    from mmengine.dist import all_reduce, get_world_size
+    if get_world_size() < 2:
+        return 0
+    bns = [m for m in model.modules()
+           if isinstance(m, nn.modules.batchnorm._BatchNorm)
+           and m.track_running_stats]
+    for bn in bns:
+        all_reduce(bn.running_mean, op='mean')
+        all_reduce(bn.running_var, op='mean')
+    return len(bns)
 
 
 def calibration_loader(runner, dataloader: Optional[dict] = None):
@@ -111,10 +151,11 @@ class PreciseBNHook(Hook):
             ``None`` (default): the run's training data
             (:func:`calibration_loader`).
 
-    Each process of a distributed run averages its own batches (the
-    statistics are not synchronised). Periodic checkpoints are written
-    before the validation that follows them and keep the running averages
-    of training; the best checkpoint holds the recomputed statistics.
+    In a distributed run each process averages its own batches, then the
+    statistics are averaged over the processes. Periodic checkpoints are
+    written before the validation that follows them and keep the running
+    averages of training; the best checkpoint holds the recomputed
+    statistics.
 
     Example:
         >>> custom_hooks = [dict(type='PreciseBNHook', num_batches=60)]
@@ -141,8 +182,9 @@ class PreciseBNHook(Hook):
         # (reading runner.train_loop would build one)
         if not isinstance(getattr(runner, '_train_loop', None), BaseLoop):
             return
-        used = recompute_bn_statistics(runner_model(runner),
-                                       self._batches(runner),
+        model = runner_model(runner)
+        used = recompute_bn_statistics(model, self._batches(runner),
                                        self.num_batches)
+        average_bn_statistics_across_processes(model)
         runner.logger.info(f'PreciseBNHook: BatchNorm statistics recomputed '
                            f'over {used} training batches')
