@@ -209,29 +209,48 @@ def _write_cache(cache_path: str, fused: str, sha: str,
     os.makedirs(osp.dirname(cache_path), exist_ok=True)
     tmp = f'{cache_path}.tmp{os.getpid()}'
     with open(tmp, 'w') as f:
-        json.dump(dict(sha256=sha, fused=fused, values=values), f)
+        json.dump(dict(inputs_sha256=sha, fused=fused, values=values), f)
     os.replace(tmp, cache_path)
+
+
+def metrics_code_digest() -> str:
+    """sha256 of the metric implementation (every ``.py`` of
+    ``msfam_mm/evaluation/fusion_metrics``): a cached score computed by
+    another version of it is not reused."""
+    folder = osp.join(REPO_ROOT, 'msfam_mm', 'evaluation', 'fusion_metrics')
+    h = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        if name.endswith('.py'):
+            h.update(name.encode())
+            h.update(file_sha256(osp.join(folder, name)).encode())
+    return h.hexdigest()
 
 
 def score_methods(methods: Sequence[Method],
                   pairs: Dict[str, Tuple[str, str]], work_dir: str,
                   workers: int) -> Dict[str, Dict[str, dict]]:
     """``{method name: {key: metric dict}}``, from the cache when the fused
-    image's sha256 matches."""
+    image, both sources and the metric code are those it was computed
+    from (their sha256s)."""
     results = {m.name: {} for m in methods}
     tasks, owner = [], {}
+    code = metrics_code_digest()
+    sources = {key: file_sha256(vis) + file_sha256(ir)
+               for key, (vis, ir) in pairs.items()}
     for m in methods:
         for key, (vis, ir) in pairs.items():
             fused = m.fused_path(work_dir, key)
             if not osp.isfile(fused):
                 raise ReportError(f'{m.name}: fused image {fused!r} is '
                                   'missing')
-            sha = file_sha256(fused)
+            sha = hashlib.sha256(
+                (file_sha256(fused) + sources[key] + code).encode()
+            ).hexdigest()
             cache = osp.join(work_dir, 'metrics', m.slug, key + '.json')
             if osp.isfile(cache):
                 with open(cache) as f:
                     cached = json.load(f)
-                if cached.get('sha256') == sha:
+                if cached.get('inputs_sha256') == sha:
                     results[m.name][key] = cached['values']
                     continue
             tasks.append((cache, fused, vis, ir, sha))
