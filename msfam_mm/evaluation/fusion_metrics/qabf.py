@@ -19,7 +19,10 @@ Zero gradients: where ``g_X = g_F = 0`` the strength ratio is 0 (as in the
 MATLAB code), and such pixels have weight ``w_X = 0`` anyway. Where
 ``g_X = g_F > 0`` the ratio is 1 (min/max); the MATLAB code assigns ``g_F``
 there instead (a typo of its if/else chain), which changes Q^{XF} at those
-pixels by at most 6e-4 relative on 0-255 images.
+pixels by at most 6e-4 relative on 0-255 images (VIFB). Tang's driver
+passes images scaled to [0, 1], where that branch gives a strength ratio
+near 0 instead of 1: its Qabf can be much lower for fused images that copy
+source pixels (e.g. a per-pixel max).
 """
 from typing import Tuple
 

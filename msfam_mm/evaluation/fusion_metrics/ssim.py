@@ -22,8 +22,9 @@ Conventions where the reference code is undefined:
 * Negative ``cs`` (anti-correlated structure) would give a complex power in
   MATLAB; it is clamped to 0 (as in the widely used pytorch-msssim), so the
   MS-SSIM is 0 then.
-* Images too small for 5 scales (the coarsest scale must still hold the
-  11x11 window, i.e. min(H, W) >= 176): MS-SSIM uses as many scales as fit
+* Images too small for 5 scales (the coarsest scale, after four halvings
+  that keep every second pixel, i.e. ceil(H / 16) rows, must still hold the
+  11x11 window: min(H, W) >= 161): MS-SSIM uses as many scales as fit
   (the largest ``L`` whose scale-``L`` image is at least 11 pixels on each
   side) with the first ``L`` weights renormalised to sum 1, and warns once.
   This keeps RoadScene (heights down to ~160) evaluable; ``msssim.m``

@@ -1,8 +1,8 @@
 """Pixel-domain visual information fidelity VIFp (Section 4.1, VIF).
 
 Sheikh & Bovik, "Image information and visual quality", IEEE TIP 2006; the
-multi-scale pixel-domain variant of LIVE's ``vifp_mscale.m`` that VIFB and
-Tang's suite use. With ``R`` the reference and ``D`` the distorted image,
+multi-scale pixel-domain variant of LIVE's ``vifp_mscale.m``, which Tang's
+suite calls (VIFB has no VIF metric). With ``R`` the reference and ``D`` the distorted image,
 at each of 4 scales ``s = 1..4`` a Gaussian window of size
 ``N = 2^(5-s) + 1`` and ``sigma = N / 5`` gives local statistics
 (``'valid'`` filtering)::
