@@ -4,6 +4,8 @@ Configs keep the paper's defaults; the tests shrink them (64x64 crops,
 batch 2, a few iterations, no dataloader workers) through the same config
 system users override with --cfg-options.
 """
+import copy
+import itertools
 import math
 import os
 import os.path as osp
@@ -274,6 +276,22 @@ def test_recompute_bn_statistics_leaves_frozen_and_unused_layers(
     assert recompute_bn_statistics(model, [batch], 1) == 1
     assert torch.all(model.unused.running_mean == 0.7)
     assert int(model.classifier.features[1].num_batches_tracked) == 1
+
+
+def test_classifier_sampling_follows_the_run_seed(repo_root, data_root):
+    """randomness.seed changes the classifier's draw order (a seed fixed in
+    the sampler config would make every seed draw the same batches)."""
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'msfam_constraint.py'))
+    set_data_root(cfg, str(data_root))
+    loader_cfg = dict(cfg.train_dataloader, num_workers=0,
+                      persistent_workers=False)
+    orders = {}
+    for seed in (0, 5):
+        loader = Runner.build_dataloader(copy.deepcopy(loader_cfg),
+                                         seed=seed)
+        assert loader.sampler.seed == seed
+        orders[seed] = list(itertools.islice(iter(loader.sampler), 32))
+    assert orders[0] != orders[5]
 
 
 def test_precise_bn_hook_before_validation(repo_root, data_root, tmp_path):

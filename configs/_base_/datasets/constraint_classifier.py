@@ -69,8 +69,8 @@ train_dataloader = dict(
     # and two thirds of them are TNO (the published fusions), so a plain
     # shuffle lets the classifier answer (1, 1) for everything or "TNO
     # means fused" (docs/training.md)
-    sampler=dict(type='LabelBalancedSampler', seed=0,
-                 match_scene_sets=True),
+    # no seed here: the Runner passes randomness.seed (default 0)
+    sampler=dict(type='LabelBalancedSampler', match_scene_sets=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
         type='ConcatDataset',
