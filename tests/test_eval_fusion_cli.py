@@ -102,36 +102,150 @@ def test_cli_parallel_workers_give_identical_results(cli, tno_subset,
     assert a.read_text() == b.read_text()
 
 
-def test_cli_size_mismatch_fails_naming_file_and_writes_nothing(
-        cli, tno_subset, tmp_path, capsys):
+def test_cli_bad_image_is_skipped_and_reported_by_name(cli, tno_subset,
+                                                      tmp_path, capsys):
+    """A size mismatch is a per-image error: that image is skipped with its
+    method, stem and files named, the rest are scored and written (exit 1),
+    and the summary compares the methods on the images common to all."""
     bad = tno_subset / 'DenseFuse' / '05.png'
     bad.unlink()
     cv2.imwrite(str(bad), np.zeros((20, 30), np.uint8))
     out = tmp_path / 'out.csv'
+    md = tmp_path / 'out.md'
     out.write_text('previous results\n')
-    rc = cli.main(_args(tno_subset, out, '--metrics', 'EN'))
+    rc = cli.main(_args(tno_subset, out, '--metrics', 'EN',
+                        '--markdown', str(md)))
     assert rc == 1
     err = capsys.readouterr().err
     assert 'size mismatch' in err and str(bad) in err
-    assert out.read_text() == 'previous results\n'  # untouched
+    assert "DenseFuse" in err and "'05'" in err
+    assert '1 of 6 image(s) could not be scored' in err
+    rows = _read_rows(out)
+    assert [(r['method'], r['image']) for r in rows] == [
+        ('DenseFuse', '01'), ('DenseFuse', '10'),
+        ('FusionGAN', '01'), ('FusionGAN', '05'), ('FusionGAN', '10')]
+    # FusionGAN's 05 is in the CSV but not in the ranked summary
+    table = md.read_text()
+    gan = next(line for line in table.splitlines()
+               if line.startswith('| FusionGAN'))
+    cells = [c.strip() for c in gan.strip('|').split('|')]
+    en = [float(r['EN']) for r in rows
+          if r['method'] == 'FusionGAN' and r['image'] != '05']
+    assert cells[1] == '2'
+    assert f'{np.mean(en):.4f} ± {np.std(en, ddof=1):.4f}' in cells[2]
+    assert 'the 2 image(s) scored for every method' in table
     assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]
+
+
+def test_cli_truncated_jpeg_is_an_error_naming_the_file(cli, tno_subset,
+                                                        tmp_path, capsys):
+    """libjpeg decodes a truncated JPEG with only a warning (grey fill);
+    it must not be scored as if it were whole."""
+    src = cv2.imread(str(tno_subset / 'DenseFuse' / '10.png'),
+                     cv2.IMREAD_UNCHANGED)
+    (tno_subset / 'DenseFuse' / '10.png').unlink()
+    ok, buf = cv2.imencode('.jpg', src)
+    assert ok
+    bad = tno_subset / 'DenseFuse' / '10.jpg'
+    bad.write_bytes(buf.tobytes()[:len(buf) // 2])
+    out = tmp_path / 'out.csv'
+    assert cli.main(_args(tno_subset, out, '--metrics', 'EN')) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err and 'truncated' in err
+    assert ('DenseFuse', '10') not in [(r['method'], r['image'])
+                                       for r in _read_rows(out)]
+
+
+def test_cli_image_too_small_for_ssim_names_method_stem_and_files(
+        cli, tno_subset, tmp_path, capsys):
+    """An 8x8 triple cannot hold SSIM's 11x11 window: both methods skip
+    that stem, the error names it, the rest is written."""
+    for sub in ('vi', 'ir', 'DenseFuse'):
+        p = tno_subset / sub / '05.png'
+        img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+        p.unlink()  # a symlink into the shared data: replace, never write
+        cv2.imwrite(str(p), img[:8, :8])
+    gan = tno_subset / 'FusionGAN' / '05.bmp'
+    cv2.imwrite(str(gan), cv2.imread(str(gan), cv2.IMREAD_UNCHANGED)[:8, :8])
+    out = tmp_path / 'out.csv'
+    rc = cli.main(_args(tno_subset, out, '--metrics', 'EN,MI,SSIM'))
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert '11x11 window' in err
+    for method, fused in (('DenseFuse', tno_subset / 'DenseFuse' / '05.png'),
+                          ('FusionGAN', gan)):
+        line = next(x for x in err.splitlines() if str(fused) in x)
+        assert method in line and "'05'" in line
+        assert str(tno_subset / 'vi' / '05.png') in line
+    assert len(_read_rows(out)) == 4
+
+
+def test_cli_nothing_scored_writes_nothing(cli, tno_subset, tmp_path,
+                                           capsys):
+    for p in list((tno_subset / "DenseFuse").iterdir()):
+        p.unlink()
+        cv2.imwrite(str(p), np.zeros((20, 30), np.uint8))
+    out = tmp_path / 'out.csv'
+    argv = ['--vis', str(tno_subset / 'vi'), '--ir', str(tno_subset / 'ir'),
+            '--fused', f'DenseFuse={tno_subset / "DenseFuse"}',
+            '--out', str(out), '--no-progress', '--metrics', 'EN']
+    assert cli.main(argv) == 2
+    assert 'no image could be scored' in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_methods_missing_images_are_ranked_on_common_images(
+        cli, tno_subset, tmp_path, capsys):
+    """A method without a fused image for some pair is not ranked against
+    methods scored on more images: the summary uses the common ones."""
+    (tno_subset / 'FusionGAN' / '01.bmp').unlink()
+    out, md = tmp_path / 'o.csv', tmp_path / 'o.md'
+    assert cli.main(_args(tno_subset, out, '--metrics', 'EN,CC',
+                          '--markdown', str(md))) == 0
+    captured = capsys.readouterr()
+    assert 'no fused image' in captured.err
+    rows = _read_rows(out)
+    assert len(rows) == 5  # every scored image is in the CSV
+    table = md.read_text()
+    dense = next(line for line in table.splitlines()
+                 if line.startswith('| DenseFuse'))
+    cells = [c.strip() for c in dense.strip('|').split('|')]
+    en = [float(r['EN']) for r in rows
+          if r['method'] == 'DenseFuse' and r['image'] != '01']
+    assert cells[1] == '2'
+    assert f'{np.mean(en):.4f} ± {np.std(en, ddof=1):.4f}' in cells[2]
+    assert 'DenseFuse 3, FusionGAN 2' in table
+    assert 'DenseFuse 3, FusionGAN 2' in captured.out
 
 
 def test_cli_rejects_unpaired_and_malformed_inputs(cli, tno_subset, tmp_path,
                                                    capsys):
     out = tmp_path / 'o.csv'
     (tno_subset / 'ir' / '01.png').unlink()
-    assert cli.main(_args(tno_subset, out)) == 1
+    assert cli.main(_args(tno_subset, out)) == 2
     assert "only in" in capsys.readouterr().err and not out.exists()
     assert cli.main(['--vis', str(tno_subset / 'vi'), '--ir',
                      str(tno_subset / 'vi'), '--fused', 'nodir',
-                     '--out', str(out), '--no-progress']) == 1
+                     '--out', str(out), '--no-progress']) == 2
     assert 'NAME=DIR' in capsys.readouterr().err
     assert cli.main(['--vis', str(tno_subset / 'vi'), '--ir',
                      str(tno_subset / 'vi'), '--fused',
                      f'X={tno_subset / "DenseFuse"}', '--metrics', 'EN,FOO',
-                     '--out', str(out), '--no-progress']) == 1
+                     '--out', str(out), '--no-progress']) == 2
     assert 'unknown fusion metric' in capsys.readouterr().err
+
+
+def test_evaluate_task_raises_naming_the_files(cli, tno_subset):
+    """tools/make_report.py scores through ``_evaluate_task``: it must keep
+    raising EvalError (not return a partial result), now with the files."""
+    bad = tno_subset / 'DenseFuse' / '01.png'
+    bad.unlink()
+    cv2.imwrite(str(bad), np.zeros((20, 30), np.uint8))
+    task = ('DenseFuse', '01', bad, tno_subset / 'vi' / '01.png',
+            tno_subset / 'ir' / '01.png', ('EN',), 'standard')
+    with pytest.raises(cli.EvalError, match='size mismatch') as info:
+        cli._evaluate_task(task)
+    assert str(bad) in str(info.value) and "'01'" in str(info.value)
 
 
 def test_cli_runs_as_a_script(repo_root, tno_subset, tmp_path):

@@ -18,6 +18,17 @@ Example::
 
 Outputs are written to a temporary file and renamed, so an interrupted run
 never leaves half-written results; inputs are only read.
+
+Bad images are handled like missing fused images: an image that cannot be
+scored (unreadable or truncated file, size mismatch, too small for a metric)
+is skipped and reported with its method, stem and files, and the rest is
+scored and written. The summary ranks the methods on the images scored for
+every method (the CSV keeps every scored image) and says so when some were
+left out of it.
+
+Exit status: 0 = every image scored; 1 = some images could not be scored
+(listed on stderr), results for the rest written; 2 = nothing written (bad
+arguments or folders, or no image could be scored).
 """
 import argparse
 import csv
@@ -40,10 +51,14 @@ REPO_ROOT = str(Path(__file__).resolve().parents[1])
 if REPO_ROOT not in sys.path:
     sys.path.append(REPO_ROOT)
 
+from msfam_mm.apis import ImageReadError  # noqa: E402
+from msfam_mm.apis import read_image as read_checked_image  # noqa: E402
 from msfam_mm.evaluation.fusion_metrics import (  # noqa: E402
     CONVENTIONS, canonical_metric_names, evaluate_fusion, output_keys)
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+#: exit statuses (module docstring)
+EXIT_OK, EXIT_SKIPPED, EXIT_NOTHING_WRITTEN = 0, 1, 2
 
 
 class EvalError(Exception):
@@ -81,16 +96,17 @@ def parse_fused(specs: Sequence[str]) -> List[Tuple[str, Path]]:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """Read an 8-bit image as grey (H, W) or RGB (H, W, 3)."""
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise EvalError(f'cannot read image {path}')
-    if img.dtype != np.uint8:
-        raise EvalError(f'{path}: expected an 8-bit image, got {img.dtype}')
-    if img.ndim == 3 and img.shape[2] == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    elif img.ndim == 3 and img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    """Read an 8-bit image as grey (H, W) or RGB (H, W, 3).
+
+    Goes through the project's checked reader: OpenCV alone decodes a
+    truncated JPEG with only a libjpeg warning, which would be scored.
+    """
+    try:
+        img = read_checked_image(path)  # grey or BGR; alpha dropped
+    except ImageReadError as err:
+        raise EvalError(str(err)) from None
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)  # rgb2gray weights on RGB
     return img
 
 
@@ -116,16 +132,34 @@ def _init_worker() -> None:
     _keep_freed_memory()
 
 
+def _where(method: str, stem: str, fused_p, vis_p, ir_p) -> str:
+    # tools/make_report.py calls _evaluate_task without a method/stem
+    who = f'{method}, image {stem!r}: ' if stem else ''
+    return (f'{who}cannot score fused {fused_p} against visible {vis_p} '
+            f'and infrared {ir_p}')
+
+
 def _evaluate_task(task):
+    """Score one (method, image); raises EvalError naming the files."""
     method, stem, fused_p, vis_p, ir_p, metrics, convention = task
     try:
         values = evaluate_fusion(
             read_image(fused_p), read_image(vis_p), read_image(ir_p),
             metrics=metrics, convention=convention,
             names=[str(fused_p), str(vis_p), str(ir_p)])
-    except (ValueError, TypeError) as err:
-        raise EvalError(str(err)) from None
+    except (EvalError, ValueError, TypeError, cv2.error) as err:
+        raise EvalError(f'{_where(method, stem, fused_p, vis_p, ir_p)}: '
+                        f'{err}') from None
     return method, stem, values
+
+
+def _evaluate_or_report(task):
+    """``(method, stem, values, None)`` or ``(method, stem, None, error)``:
+    one bad image must not stop the others (module docstring)."""
+    try:
+        return _evaluate_task(task) + (None,)
+    except EvalError as err:
+        return task[0], task[1], None, str(err)
 
 
 def build_tasks(vis_dir: Path, ir_dir: Path,
@@ -157,31 +191,56 @@ def build_tasks(vis_dir: Path, ir_dir: Path,
 
 
 def run_tasks(tasks, workers: int, progress: bool = True):
+    """Score every task; return ``(results, errors)``: ``(method, stem,
+    values)`` of the scored images in task order, and one message per image
+    that could not be scored."""
     bar = tqdm(total=len(tasks), desc='eval_fusion', unit='img',
                disable=not progress, file=sys.stderr)
-    results = []
+    done = []
     try:
         if workers <= 1:
             _init_worker()
             for t in tasks:
-                results.append(_evaluate_task(t))
+                done.append(_evaluate_or_report(t))
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=workers,
                                      initializer=_init_worker) as pool:
-                for r in pool.map(_evaluate_task, tasks, chunksize=2):
-                    results.append(r)
+                for r in pool.map(_evaluate_or_report, tasks, chunksize=2):
+                    done.append(r)
                     bar.update()
     finally:
         bar.close()
-    return results
+    results = [(m, s, v) for m, s, v, e in done if e is None]
+    errors = [e for _, _, _, e in done if e is not None]
+    return results, errors
 
 
-def summarise(results, methods: Sequence[str], keys: Sequence[str]):
-    """Per method: {key: (mean, std, n)}; std is the sample std (N-1)."""
+def common_images(results, methods: Sequence[str]) -> set:
+    """Stems scored for every method: the only fair set to rank on."""
+    scored = [{s for mm, s, _ in results if mm == m} for m in methods]
+    return set.intersection(*scored) if scored else set()
+
+
+def coverage_note(results, methods: Sequence[str], common: set):
+    """A sentence saying which images the summary leaves out, or None."""
+    counts = {m: sum(1 for mm, _, _ in results if mm == m) for m in methods}
+    if all(c == len(common) for c in counts.values()):
+        return None
+    per = ', '.join(f'{m} {c}' for m, c in counts.items())
+    return (f'Summary over the {len(common)} image(s) scored for every '
+            f'method; images scored per method: {per} (the CSV has them '
+            'all).')
+
+
+def summarise(results, methods: Sequence[str], keys: Sequence[str],
+              stems=None):
+    """Per method: {key: (mean, std, n)}; std is the sample std (N-1).
+    ``stems``: only these images (default: all)."""
     summary = {}
     for m in methods:
-        rows = [v for mm, _, v in results if mm == m]
+        rows = [v for mm, s, v in results
+                if mm == m and (stems is None or s in stems)]
         stats = {}
         for k in keys:
             x = np.asarray([r[k] for r in rows], np.float64)
@@ -213,7 +272,7 @@ def _fmt(mean: float, std: float) -> str:
     return f'{mean:.4f} ± {std:.4f}'
 
 
-def format_markdown(summary, keys, convention: str) -> str:
+def format_markdown(summary, keys, convention: str, note=None) -> str:
     best = best_methods(summary, keys)
     lines = [f'| Method | n | ' + ' | '.join(keys) + ' |',
              '|---|---:|' + '---:|' * len(keys)]
@@ -229,10 +288,12 @@ def format_markdown(summary, keys, convention: str) -> str:
                  f'column (every metric is higher-is-better). Pairwise '
                  f'metrics combine (F,V) and (F,I) with the {convention!r} '
                  'convention (docs/metrics.md).')
+    if note:
+        lines += ['', note]
     return '\n'.join(lines) + '\n'
 
 
-def format_text(summary, keys) -> str:
+def format_text(summary, keys, note=None) -> str:
     best = best_methods(summary, keys)
     header = ['Method'] + list(keys)
     rows = []
@@ -244,6 +305,8 @@ def format_text(summary, keys) -> str:
     out = ['  '.join(h.ljust(w) for h, w in zip(header, widths))]
     out += ['  '.join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     out.append('* = best mean per column')
+    if note:
+        out.append(note)
     return '\n'.join(out)
 
 
@@ -276,7 +339,14 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description='Fusion quality metrics (EN, MI, SCD, CC, VIF, MS_SSIM, '
                     'SD, SF, AG, Qabf, SSIM, PSNR) of fused images against '
-                    'their visible/infrared sources.')
+                    'their visible/infrared sources.',
+        epilog='An image that cannot be scored (unreadable, truncated, '
+               'size mismatch, too small for a metric) is skipped and named '
+               'on stderr, like a missing fused image; the summary ranks the '
+               'methods on the images scored for all of them. Exit status: '
+               '0 all scored; 1 some skipped, results for the rest written; '
+               '2 nothing written (bad arguments or folders, or nothing '
+               'could be scored).')
     p.add_argument('--vis', required=True, type=Path,
                    help='folder of visible source images')
     p.add_argument('--ir', required=True, type=Path,
@@ -313,21 +383,35 @@ def main(argv=None) -> int:
         methods = parse_fused(args.fused)
         tasks = build_tasks(args.vis, args.ir, methods, metrics,
                             args.convention)
-        results = run_tasks(tasks, args.workers, not args.no_progress)
+        results, errors = run_tasks(tasks, args.workers,
+                                    not args.no_progress)
     except EvalError as err:
         print(f'error: {err}', file=sys.stderr)
-        return 1
+        return EXIT_NOTHING_WRITTEN
+    for err in errors:
+        print(f'error: {err}', file=sys.stderr)
+    if not results:
+        print(f'error: no image could be scored ({len(errors)} failed); '
+              'nothing written', file=sys.stderr)
+        return EXIT_NOTHING_WRITTEN
     keys = output_keys(metrics)
     summary_keys = list(metrics)
-    summary = summarise(results, [m for m, _ in methods], summary_keys)
+    names = [m for m, _ in methods]
+    common = common_images(results, names)
+    note = coverage_note(results, names, common)
+    summary = summarise(results, names, summary_keys, stems=common)
     atomic_write(args.out, format_csv(results, keys))
     if args.markdown is not None:
-        atomic_write(args.markdown,
-                     format_markdown(summary, summary_keys, args.convention))
-    print(format_text(summary, summary_keys))
+        atomic_write(args.markdown, format_markdown(
+            summary, summary_keys, args.convention, note))
+    print(format_text(summary, summary_keys, note))
     print(f'wrote {len(results)} rows to {args.out}'
           + (f' and the summary to {args.markdown}' if args.markdown else ''))
-    return 0
+    if errors:
+        print(f'error: {len(errors)} of {len(tasks)} image(s) could not be '
+              'scored and were skipped (listed above)', file=sys.stderr)
+        return EXIT_SKIPPED
+    return EXIT_OK
 
 
 if __name__ == '__main__':
