@@ -502,3 +502,175 @@ def test_score_checkpoints_tool(tno42, tmp_path, capsys):
     with pytest.raises(SystemExit, match='nope.pth'):
         tool.main(['--split', str(split), '--data-root', str(tno42.parent),
                    'x=nope.pth'])
+
+
+# ------------------------------------- export_weights: checks before writing
+def _export_outputs(out, prefix='unit'):
+    return [out / f'{prefix}_stage2_fp16.pth',
+            out / f'{prefix}_classifier_fp16.pth']
+
+
+def test_export_bad_classifier_writes_nothing(export_tool, stage2_checkpoint,
+                                              tmp_path, capsys):
+    """The classifier is checked before anything is written: a bad
+    --classifier leaves the existing outputs (e.g. the shipped files) as
+    they were, and the error names the classifier file."""
+    out = tmp_path / 'out'
+    out.mkdir()
+    for p in _export_outputs(out):
+        p.write_bytes(b'previous export')
+    bad = tmp_path / 'bad_cls.pth'
+    torch.save(dict(state_dict={'classifier.fc.weight': torch.zeros(2, 2)}),
+               bad)
+    rc = export_tool.main([str(stage2_checkpoint), '--classifier', str(bad),
+                           '--config', STAGE2_CONFIG, '--out-dir', str(out),
+                           '--prefix', 'unit'])
+    assert rc == 2
+    for p in _export_outputs(out):
+        assert p.read_bytes() == b'previous export'
+    assert sorted(x.name for x in out.iterdir()) == sorted(
+        p.name for p in _export_outputs(out))  # no temporary files left
+    assert 'bad_cls.pth' in capsys.readouterr().err
+
+
+def test_export_stage1_checkpoint_as_stage2_is_named(export_tool, exported,
+                                                     tmp_path, capsys):
+    """A stage-1 checkpoint (no fusion blocks) given as stage 2: the error
+    names that file, and nothing is written."""
+    import msfam_mm  # noqa: F401
+    from msfam_mm.registry import MODELS
+    stage1 = MODELS.build(dict(type='MSFAMReconstructor',
+                               data_preprocessor=None))
+    path = tmp_path / 'stage1_iter_800.pth'
+    torch.save(dict(meta=dict(iter=800), state_dict=stage1.state_dict()),
+               path)
+    out = tmp_path / 'out'
+    rc = export_tool.main([str(path), '--classifier',
+                           exported['classifier']['path'],
+                           '--config', STAGE2_CONFIG, '--out-dir', str(out)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert 'stage1_iter_800.pth' in err and 'MSFAMNet' in err
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_export_writes_both_or_neither(export_tool, stage2_checkpoint,
+                                       tmp_path, monkeypatch):
+    """If writing the second file fails, the first is not installed
+    either and no temporary file is left behind."""
+    real_save, calls = torch.save, []
+
+    def failing_save(obj, f, *a, **k):
+        calls.append(f)
+        if len(calls) == 2:
+            raise OSError('disk full')
+        return real_save(obj, f, *a, **k)
+    monkeypatch.setattr(export_tool.torch, 'save', failing_save)
+    out = tmp_path / 'out'
+    with pytest.raises(OSError, match='disk full'):
+        export_tool.export(str(stage2_checkpoint), None, STAGE2_CONFIG,
+                           str(out), 'unit')
+    assert len(calls) == 2
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_export_refuses_to_overwrite_its_input(export_tool, exported,
+                                               stage2_checkpoint, tmp_path,
+                                               capsys):
+    out = tmp_path / 'out'
+    out.mkdir()
+    cls = out / 'unit_classifier_fp16.pth'
+    cls.write_bytes(Path(exported['classifier']['path']).read_bytes())
+    before = _sha(cls)
+    rc = export_tool.main([str(stage2_checkpoint), '--classifier', str(cls),
+                           '--config', STAGE2_CONFIG, '--out-dir', str(out),
+                           '--prefix', 'unit'])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert str(cls) in err and 'input' in err
+    assert _sha(cls) == before and [p.name for p in out.iterdir()] == [
+        cls.name]
+
+
+def test_export_replacing_a_file_says_so_and_help_shows_defaults(
+        export_tool, stage2_checkpoint, tmp_path, capsys):
+    out = tmp_path / 'out'
+    out.mkdir()
+    old = _export_outputs(out)[0]
+    old.write_bytes(b'old weights')
+    assert export_tool.main([str(stage2_checkpoint), '--config',
+                             STAGE2_CONFIG, '--out-dir', str(out),
+                             '--prefix', 'unit']) == 0
+    captured = capsys.readouterr()
+    assert f'replaced {old}' in captured.err
+    assert hashlib.sha256(b'old weights').hexdigest() in captured.err
+    assert _sha(old) in captured.out
+    with pytest.raises(SystemExit):
+        export_tool.parse_args(['--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    # the defaults are the shipped weights' own paths: say so
+    assert f'default: {REPO / "checkpoints"}' in text
+    assert 'default: msfam_cpu' in text
+    assert f'default: {REPO / "configs" / "msfam_stage2.py"}' in text
+
+
+def test_export_of_the_shipped_weights_is_byte_identical(export_tool,
+                                                         tmp_path):
+    """Re-exporting the shipped files reproduces their sha256 (the zip's
+    record names follow the output name, not the temporary one)."""
+    ship = REPO / 'checkpoints'
+    res = export_tool.export(str(ship / 'msfam_cpu_stage2_fp16.pth'),
+                             str(ship / 'msfam_cpu_classifier_fp16.pth'),
+                             out_dir=str(tmp_path), prefix='msfam_cpu')
+    for name in ('stage2', 'classifier'):
+        assert res[name]['sha256'] == _sha(
+            ship / f'msfam_cpu_{name}_fp16.pth')
+        assert res[name]['max_abs_diff'] == 0
+
+
+# --------------------------------------- visualize: captions and defaults
+def test_visualize_captions_name_the_checkpoint(vis_tool, tiny_data_root,
+                                                monkeypatch):
+    """The MSFAM tiles say which weights made them: 'shipped' only for the
+    shipped file, else the checkpoint's file name."""
+    labels = []
+    real_tile = vis_tool.tile
+
+    def recording_tile(img, height, label):
+        labels.append(label)
+        return real_tile(img, height, label)
+    monkeypatch.setattr(vis_tool, 'tile', recording_tile)
+
+    def fuser(vis, ir):
+        return np.zeros((64, 80), np.uint8)
+    for ckpt, caption in (
+            ('/elsewhere/work_dirs/run7/iter_300.pth', 'MSFAM (iter_300.pth)'),
+            (vis_tool.DEFAULT_CKPT, 'MSFAM (shipped)')):
+        labels.clear()
+        args = vis_tool.parse_args(['--data-root', str(tiny_data_root),
+                                    '--checkpoint', ckpt, '--pairs', '05',
+                                    '--tile-height', '32'])
+        vis_tool.examples_figure(args, fuser, [], [])
+        assert labels == ['05 visible', 'infrared', caption]
+    # a name longer than the tile is cut visibly
+    assert vis_tool.fit_caption('MSFAM (' + 'x' * 80 + '.pth)',
+                                60).endswith('...')
+    assert vis_tool.fit_caption('MSFAM', 60) == 'MSFAM'
+
+
+def test_visualize_defaults_work_from_any_directory(vis_tool, tmp_path,
+                                                    monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = vis_tool.parse_args([])
+    assert Path(args.config) == REPO / 'configs' / 'msfam_stage2.py'
+    assert Path(args.checkpoint) == (REPO / 'checkpoints'
+                                     / 'msfam_cpu_stage2_fp16.pth')
+    assert Path(args.data_root) == REPO / 'data'
+    assert Path(args.out_dir) == REPO / 'docs' / 'figures'
+    assert os.path.isfile(args.config) and os.path.isfile(args.checkpoint)
+    with pytest.raises(SystemExit):
+        vis_tool.parse_args(['--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    for path in (args.config, args.checkpoint, args.data_root,
+                 args.out_dir):
+        assert f'default: {path}' in text

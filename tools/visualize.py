@@ -3,16 +3,21 @@
 (paper Figures 7-9) and the attention maps of the four fusion blocks
 (paper Figure 6), as small PNG files.
 
-    python tools/visualize.py [--data-root data/] \
-        [--config configs/msfam_stage2.py] \
-        [--checkpoint checkpoints/msfam_cpu_stage2_fp16.pth] \
-        [--pairs 05,11,35] [--attention-pair 05] \
+    python tools/visualize.py [--data-root DATA] [--config CONFIG] \
+        [--checkpoint CKPT] [--pairs 05,11,35] [--attention-pair 05] \
         [--methods DenseFuse,RFN-Nest,SeAFusion,U2Fusion] \
-        [--tile-height 150] [--out-dir docs/figures]
+        [--tile-height 150] [--out-dir OUT]
+
+The path defaults are the repository's own (data/, the shipped stage-2
+config and weights, and docs/figures, the figures docs/RESULTS.md shows),
+whatever the current directory; with the default OUT a run replaces those
+figures (and says so).
 
 Writes ``OUT/examples_tno.png`` (one row per TNO pair: visible, infrared,
-the shipped MSFAM fusion, the classic baselines ``average`` and
-``laplacian``, and the published fusions of ``--methods``) and
+the MSFAM fusion, the classic baselines ``average`` and ``laplacian``, and
+the published fusions of ``--methods``; the MSFAM tiles are captioned
+"MSFAM (shipped)" for the shipped weights, else with the checkpoint's file
+name) and
 ``OUT/attention_maps.png`` (one row per fusion block / scale: the spatial
 attention map of Eq. 7 applied to the visible features, to the infrared
 features and to the channel-attended fused features, as Figure 6 shows them,
@@ -21,7 +26,6 @@ the pairs' original sizes (Section 4.1) through the inference API; only the
 tiles are downscaled. PNGs are written atomically; inputs are only read.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from pathlib import Path
@@ -34,8 +38,12 @@ if REPO_ROOT not in sys.path:
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-DEFAULT_CONFIG = 'configs/msfam_stage2.py'
-DEFAULT_CKPT = 'checkpoints/msfam_cpu_stage2_fp16.pth'
+# Absolute, so that the tool works from any directory.
+DEFAULT_DATA_ROOT = osp.join(REPO_ROOT, 'data')
+DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'msfam_stage2.py')
+DEFAULT_CKPT = osp.join(REPO_ROOT, 'checkpoints',
+                        'msfam_cpu_stage2_fp16.pth')
+DEFAULT_OUT_DIR = osp.join(REPO_ROOT, 'docs', 'figures')
 LABEL_H = 18  # pixels of the caption strip above each tile
 
 
@@ -43,19 +51,51 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--data-root', default='data/')
-    p.add_argument('--config', default=DEFAULT_CONFIG)
-    p.add_argument('--checkpoint', default=DEFAULT_CKPT)
+    p.add_argument('--data-root', default=DEFAULT_DATA_ROOT,
+                   help='folder holding tno42/ and tno42_published_fusions/ '
+                   '(default: %(default)s)')
+    p.add_argument('--config', default=DEFAULT_CONFIG,
+                   help='stage-2 config (default: %(default)s)')
+    p.add_argument('--checkpoint', default=DEFAULT_CKPT,
+                   help='MSFAM weights (default: %(default)s, the shipped '
+                   'ones; any other is captioned with its file name)')
     p.add_argument('--pairs', default='05,11,35',
-                   help='TNO-42 stems of the example rows')
+                   help='TNO-42 stems of the example rows (default: '
+                   '%(default)s)')
     p.add_argument('--attention-pair', default='05',
-                   help='TNO-42 stem of the Figure-6 attention maps')
+                   help='TNO-42 stem of the Figure-6 attention maps '
+                   '(default: %(default)s)')
     p.add_argument('--methods', default='DenseFuse,RFN-Nest,SeAFusion,'
-                   'U2Fusion', help='published methods shown next to MSFAM')
-    p.add_argument('--baselines', default='average,laplacian')
-    p.add_argument('--tile-height', type=int, default=150)
-    p.add_argument('--out-dir', default='docs/figures')
+                   'U2Fusion', help='published methods shown next to MSFAM '
+                   '(default: %(default)s)')
+    p.add_argument('--baselines', default='average,laplacian',
+                   help='classic fusers shown (default: %(default)s)')
+    p.add_argument('--tile-height', type=int, default=150,
+                   help='tile height in pixels (default: %(default)s)')
+    p.add_argument('--out-dir', default=DEFAULT_OUT_DIR,
+                   help='output folder (default: %(default)s, the '
+                   'documentation\'s figures, which a run replaces)')
     return p.parse_args(argv)
+
+
+def msfam_label(checkpoint: str) -> str:
+    """Caption of the MSFAM tiles: which weights made them."""
+    if osp.realpath(checkpoint) == osp.realpath(DEFAULT_CKPT):
+        return 'MSFAM (shipped)'
+    return f'MSFAM ({osp.basename(checkpoint)})'
+
+
+def fit_caption(label: str, width: int) -> str:
+    """``label``, cut to ``width`` pixels with a visible '...' (a long
+    checkpoint name would otherwise be clipped without a sign)."""
+    def fits(text):
+        return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                               1)[0][0] <= width
+    if fits(label):
+        return label
+    while len(label) > 1 and not fits(label + '...'):
+        label = label[:-1]
+    return label + '...'
 
 
 def tile(img: np.ndarray, height: int, label: str) -> np.ndarray:
@@ -65,8 +105,8 @@ def tile(img: np.ndarray, height: int, label: str) -> np.ndarray:
     w = max(1, round(img.shape[1] * height / img.shape[0]))
     img = cv2.resize(img, (w, height), interpolation=cv2.INTER_AREA)
     strip = np.full((LABEL_H, w, 3), 255, np.uint8)
-    cv2.putText(strip, label, (3, LABEL_H - 5), cv2.FONT_HERSHEY_SIMPLEX,
-                0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(strip, fit_caption(label, w - 6), (3, LABEL_H - 5),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
     return np.concatenate([strip, img], axis=0)
 
 
@@ -117,7 +157,8 @@ def examples_figure(args, fuser, baselines, methods: List[str]
         vis, ir = find_pair(args.data_root, stem)
         tiles = [tile(read_image(vis), args.tile_height, f'{stem} visible'),
                  tile(read_image(ir), args.tile_height, 'infrared'),
-                 tile(fuser(vis, ir), args.tile_height, 'MSFAM (shipped)')]
+                 tile(fuser(vis, ir), args.tile_height,
+                      msfam_label(args.checkpoint))]
         for name, b in baselines:
             tiles.append(tile(b(vis, ir), args.tile_height, name))
         for m in methods:
@@ -144,7 +185,8 @@ def attention_figure(args, fuser) -> np.ndarray:
     size = (round(vis.shape[1] * h / vis.shape[0]), h)
     rows = [hstack([tile(read_image(vis_p), h, 'visible'),
                     tile(read_image(ir_p), h, 'infrared'),
-                    tile(fuser(vis_p, ir_p), h, 'MSFAM fused')])]
+                    tile(fuser(vis_p, ir_p), h,
+                         msfam_label(args.checkpoint))])]
     for s, maps in enumerate(att):
         row = []
         for key, label in (('spatial_vis', 'visible'),
@@ -158,14 +200,11 @@ def attention_figure(args, fuser) -> np.ndarray:
 
 
 def write_png(path: str, img: np.ndarray) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    from msfam_mm.apis.image_io import write_bytes_atomic
     ok, buf = cv2.imencode('.png', img, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     if not ok:
         raise RuntimeError(f'visualize: cannot encode {path!r}')
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        f.write(buf.tobytes())
-    os.replace(tmp, path)
+    write_bytes_atomic(path, buf.tobytes())
 
 
 def main(argv=None) -> int:
@@ -190,10 +229,13 @@ def main(argv=None) -> int:
         return 2
     out_ex = osp.join(args.out_dir, 'examples_tno.png')
     out_att = osp.join(args.out_dir, 'attention_maps.png')
+    replaced = {p: osp.exists(p) for p in (out_ex, out_att)}
     write_png(out_ex, ex)
     write_png(out_att, att)
     for p in (out_ex, out_att):
-        print(f'wrote {p} ({osp.getsize(p) / 1024:.0f} KiB)', file=sys.stderr)
+        print(f'wrote {p} ({osp.getsize(p) / 1024:.0f} KiB'
+              + (', replaced the previous file)' if replaced[p] else ')'),
+              file=sys.stderr)
     return 0
 
 
