@@ -172,6 +172,7 @@ def test_cli_image_too_small_for_ssim_names_method_stem_and_files(
     assert rc == 1
     err = capsys.readouterr().err
     assert '11x11 window' in err
+    assert 'ms_ssim_index' not in err  # MS-SSIM was not asked for
     for method, fused in (('DenseFuse', tno_subset / 'DenseFuse' / '05.png'),
                           ('FusionGAN', gan)):
         line = next(x for x in err.splitlines() if str(fused) in x)

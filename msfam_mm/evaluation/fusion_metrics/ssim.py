@@ -102,7 +102,8 @@ def ssim_and_ms_ssim(x: np.ndarray, y: np.ndarray,
     full-resolution statistics (MS-SSIM's first scale is SSIM's input).
     With ``multiscale=False`` the second value is NaN (not computed)."""
     global _warned_small
-    a, b = _check_pair(x, y, 'ms_ssim_index')
+    # errors name the metric asked for
+    a, b = _check_pair(x, y, 'ms_ssim_index' if multiscale else 'ssim_index')
     s_full, cs_full = _ssim_cs(a, b)
     if not multiscale:
         return s_full, float('nan')
