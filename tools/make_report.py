@@ -310,8 +310,11 @@ def summary(results: Dict[str, Dict[str, dict]], metrics: Sequence[str],
         for m in metrics:
             x = np.array([combine(v, m, convention)
                           for v in per_key.values()], np.float64)
-            out[name][m] = (float(x.mean()),
-                            float(x.std(ddof=1)) if x.size > 1 else 0.0)
+            # PSNR is inf for a fused image equal to both sources
+            # (docs/metrics.md); the std of such values is NaN, no warning
+            with np.errstate(invalid='ignore'):
+                out[name][m] = (float(x.mean()),
+                                float(x.std(ddof=1)) if x.size > 1 else 0.0)
     return out
 
 
