@@ -10,7 +10,7 @@ from msfam_mm.apis import (FusionInferencer, ImageReadError, build_fuser,
 from msfam_mm.apis.base_fuser import tensor_to_uint8
 from msfam_mm.apis.classic_fusers import (laplacian_pyramid, pyr_down,
                                           reconstruct_laplacian)
-from msfam_mm.apis.image_io import split_luma, to_uint8
+from msfam_mm.apis.image_io import read_image, split_luma, to_uint8
 from msfam_mm.apis.learned_fusers import (nestfuse_attention_fusion,
                                           nestfuse_channel_fusion,
                                           nestfuse_spatial_fusion)
@@ -181,3 +181,30 @@ def test_nestfuse_strategy_functional():
                                f, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match='mode'):
         nestfuse_spatial_fusion(f, g, 'bad')
+
+
+def test_trailing_bytes_after_the_end_marker_are_accepted(tmp_path,
+                                                          kaist_sample):
+    """Data after a real JPEG EOI / PNG IEND (padding, an appended newline)
+    is ignored as decoders ignore it; a file cut before its end marker is
+    still refused, whatever follows the cut."""
+    root = kaist_sample / 'images'
+    jpg = (root / 'set07/V002/visible/I01379.jpg').read_bytes()
+    png = (root / 'set06/V001/visible/I00459.png').read_bytes()
+    ref_jpg = read_image(root / 'set07/V002/visible/I01379.jpg')
+    ref_png = read_image(root / 'set06/V001/visible/I00459.png')
+    for name, data, ref in (('nl.jpg', jpg + b'\n', ref_jpg),
+                            ('zeros.jpg', jpg + b'\0' * 300, ref_jpg),
+                            ('junk.jpg', jpg + b'trailing junk', ref_jpg),
+                            ('nl.png', png + b'\n', ref_png),
+                            ('junk.png', png + b'\0\0junk', ref_png)):
+        (tmp_path / name).write_bytes(data)
+        assert np.array_equal(read_image(tmp_path / name), ref), name
+    for name, data in (('cut_nl.jpg', jpg[:5000] + b'\n'),
+                       ('no_eoi.jpg', jpg[:-2]),
+                       ('cut_zeros.jpg', jpg[:-2] + b'\0' * 16),
+                       ('cut_nl.png', png[:len(png) // 2] + b'\n'),
+                       ('no_crc.png', png[:-4])):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ImageReadError, match=f'{name}: truncated'):
+            read_image(tmp_path / name)

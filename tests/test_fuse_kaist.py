@@ -37,6 +37,10 @@ def _digest(root, modality='fused'):
             for p in _outputs(root, modality)}
 
 
+def _shard_manifests(root):
+    return sorted(Path(root).glob('manifests/*/shard-*.json'))
+
+
 def _frames(kaist_root):
     return [line.strip() for line in
             (Path(kaist_root) / 'imageSets' / 'sample-all.txt').read_text()
@@ -86,8 +90,10 @@ def test_layout_sizes_and_manifest(clean_run, kaist_sample):
     assert m['complete'] and m['counts']['total'] == 13
     assert m['counts']['failed'] == 0 and m['settings']['method'] == \
         'laplacian'
-    shard = json.loads(next((clean_run / 'manifests').glob('*.json'))
-                       .read_text())
+    assert [(l['name'], l['complete']) for l in m['lists']] == \
+        [('all-frames', True)]
+    shard = json.loads(_shard_manifests(clean_run)[0].read_text())
+    assert shard['status'] == 'finished'
     assert shard['counts']['fused'] == 13
     assert shard['timings']['frames_per_s'] > 0
     assert 'torch' in shard['versions']
@@ -100,8 +106,7 @@ def test_second_run_does_no_work(clean_run, kaist_sample):
     after = {p: (clean_run / p).stat().st_mtime_ns
              for p in _outputs(clean_run)}
     assert before == after
-    shard = json.loads(next((clean_run / 'manifests').glob('*.json'))
-                       .read_text())
+    shard = json.loads(_shard_manifests(clean_run)[0].read_text())
     assert shard['counts']['fused'] == 0
     assert shard['counts']['skipped_existing'] == 13
 
@@ -119,7 +124,12 @@ def test_killed_run_then_rerun_equals_clean_run(kaist_sample, clean_run,
     assert 4 <= len(partial) < 13
     for p in partial:  # whatever exists is a whole image
         read_image(out / p)
-    assert not (out / 'manifest.json').exists()
+    # the killed run is on record: unfinished, set not complete
+    m = json.loads((out / 'manifest.json').read_text())
+    assert not m['complete'] and m['lists'][0]['shardings'][0][
+        'unfinished'] == [0]
+    assert json.loads(_shard_manifests(out)[0].read_text())['status'] == \
+        'unfinished'
     assert _run([kaist_sample, out, '--method', 'laplacian']) == 0
     assert _digest(out) == _digest(clean_run)  # byte-identical
     leftovers = [n for _, _, files in os.walk(out) for n in files
@@ -183,14 +193,15 @@ def test_shards_into_one_root_equal_clean_run(kaist_sample, clean_run,
             '--num-shards', '2']
     assert _run(args + ['--shard-id', '1']) == 0
     m = json.loads((out / 'manifest.json').read_text())
-    assert m['shards']['missing'] == [0] and not m['complete']
+    assert m['lists'][0]['shardings'][0]['missing'] == [0]
+    assert not m['complete'] and m['counts']['pending'] == 7
     assert len(_outputs(out)) == 6  # frames 1, 3, 5, ... of 13
     assert _run(args + ['--shard-id', '0']) == 0
     m = json.loads((out / 'manifest.json').read_text())
     assert m['complete'] and m['counts']['done'] == 13
+    assert m['lists'][0]['shardings'][0]['finished'] == [0, 1]
     assert _digest(out) == _digest(clean_run)
-    assert fuse_kaist.main([str(out), str(out), '--method', 'x',
-                            '--merge-only']) == 0
+    assert fuse_kaist.main([str(out), '--merge-only']) == 0
 
 
 def test_refuses_mixed_settings_and_writing_into_source(kaist_sample,

@@ -3,26 +3,32 @@
 
     python tools/fuse.py --vis DIR --ir DIR --out DIR --method NAME \
         [--config C --checkpoint K] [--color] [--device cpu|cuda] \
-        [--precision fp32|bf16|fp16] [--ext png|jpg]
+        [--precision fp32|bf16|fp16] [--ext png|jpg] [--option KEY=VALUE]
 
 ``VIS/NAME.*`` is paired with ``IR/NAME.*`` (same stem) and fused into
-``OUT/NAME.png``. Reruns skip finished images; ``OUT/manifest.json`` records
-the run. Exit status: 0 all fused, 1 some pairs failed (listed), 2 bad
-arguments. ``--list-methods`` prints the registered methods.
+``OUT/NAME.png``. Inputs must be 8-bit images (grey, BGR or BGRA); 16-bit
+and float files are reported as failed pairs. Reruns skip finished images;
+``OUT/manifest.json`` records the run. A rerun with other settings or other
+input folders into the same OUT is refused (unless --overwrite). Exit
+status: 0 all fused, 1 some pairs failed (listed), 2 bad arguments or an
+I/O error outside the per-pair work (the message names the path), 130
+interrupted. ``--list-methods`` prints the registered methods.
 """
 import argparse
 import sys
 
-from fuse_kaist import parse_options
+from fuse_kaist import USAGE_ERRORS, error_text, jpeg_quality, parse_options
 
 
-def parse_args(argv=None):
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--vis', help='folder of visible images')
-    p.add_argument('--ir', help='folder of infrared images')
-    p.add_argument('--out', help='output folder')
+    p.add_argument('--vis', help='folder of visible images (only read)')
+    p.add_argument('--ir', help='folder of infrared images, same file '
+                   'stems as --vis (only read)')
+    p.add_argument('--out', help='output folder (created; outside the '
+                   'input folders)')
     p.add_argument('--method', help='fusion method (see --list-methods)')
     p.add_argument('--config', help='model config (learned methods; msfam '
                    'defaults to configs/msfam_stage2.py)')
@@ -31,20 +37,40 @@ def parse_args(argv=None):
                    'checkpoints/msfam_cpu_stage2_fp16.pth)')
     p.add_argument('--color', action='store_true',
                    help='fuse the visible Y channel, keep its colour')
-    p.add_argument('--normalize', choices=('minmax', 'clip'))
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--normalize', choices=('minmax', 'clip'),
+                   help='output scaling (default: minmax for learned '
+                   'methods as in Section 4.1, clip for classic ones)')
+    p.add_argument('--device', default='cpu',
+                   help="'cpu' (default), 'cuda', 'cuda:N' or 'auto'")
     p.add_argument('--precision', default='fp32',
-                   choices=('fp32', 'bf16', 'fp16'))
-    p.add_argument('--batch-size', type=int, default=1)
-    p.add_argument('--workers', type=int, default=2)
-    p.add_argument('--ext', default='png', choices=('png', 'jpg'))
-    p.add_argument('--jpeg-quality', type=int, default=95)
-    p.add_argument('--overwrite', action='store_true')
-    p.add_argument('--no-progress', action='store_true')
+                   choices=('fp32', 'bf16', 'fp16'),
+                   help='fp32 (default), bf16 autocast (CPU with AMX/'
+                   'AVX512-BF16, or CUDA) or fp16 autocast (CUDA)')
+    p.add_argument('--batch-size', type=int, default=1,
+                   help='pairs per model call (default 1; pairs of one size '
+                   'are batched together)')
+    p.add_argument('--workers', type=int, default=2,
+                   help='threads decoding inputs (0: main thread)')
+    p.add_argument('--ext', default='png', choices=('png', 'jpg'),
+                   help='output format (png: lossless, default)')
+    p.add_argument('--jpeg-quality', type=jpeg_quality, default=95,
+                   help='JPEG quality 0..100 for --ext jpg (default 95)')
+    p.add_argument('--overwrite', action='store_true',
+                   help='fuse every pair again, replacing outputs (also '
+                   'with other settings or inputs than OUT holds)')
+    p.add_argument('--no-progress', action='store_true',
+                   help='no progress bar')
     p.add_argument('--option', action='append', default=[],
-                   metavar='KEY=VALUE', help='method option')
-    p.add_argument('--list-methods', action='store_true')
-    return p.parse_args(argv)
+                   metavar='KEY=VALUE',
+                   help='method option, e.g. levels=5 or spatial_mode='
+                   'l1_ratio (values parsed as JSON when possible)')
+    p.add_argument('--list-methods', action='store_true',
+                   help='print the registered fusion methods and exit')
+    return p
+
+
+def parse_args(argv=None):
+    return build_parser().parse_args(argv)
 
 
 def main(argv=None):
@@ -69,9 +95,13 @@ def main(argv=None):
             jpeg_quality=args.jpeg_quality, overwrite=args.overwrite,
             progress=not args.no_progress,
             method_options=parse_options(args.option))
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as e:
-        print(f'fuse.py: error: {e}', file=sys.stderr)
+    except USAGE_ERRORS as e:
+        print(f'fuse.py: error: {error_text(e)}', file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print('fuse.py: interrupted; run the same command again to resume',
+              file=sys.stderr)
+        return 130
     shard = result['shard']
     c = shard['counts']
     print(f"{c['total']} pairs: {c['fused']} fused, {c['skipped_existing']} "

@@ -22,6 +22,7 @@ Example:
     ((512, 640), dtype('uint8'))
 """
 import contextlib
+import inspect
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -43,6 +44,10 @@ def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError(f"device '{device}' requested but CUDA is not "
                            'available in this torch build / machine')
+    if device.type == 'cuda' and device.index is not None and \
+            device.index >= torch.cuda.device_count():
+        raise RuntimeError(f"device '{device}' requested but this machine "
+                           f'has {torch.cuda.device_count()} CUDA device(s)')
     return device
 
 
@@ -96,6 +101,51 @@ def tensor_to_uint8(x: torch.Tensor, normalize: str) -> torch.Tensor:
         raise ValueError(f'normalize must be one of {NORMALIZE_MODES}, '
                          f'got {normalize!r}')
     return torch.round(x * 255.0).to(torch.uint8)
+
+
+#: constructor arguments the tools set themselves (not ``--option``s)
+_RESERVED_OPTIONS = ('color', 'normalize', 'device', 'precision', 'config',
+                     'checkpoint')
+
+
+def method_option_names(cls: type) -> List[str]:
+    """The keyword options a fuser class accepts besides the common ones.
+
+    Follows ``**kwargs`` up the class hierarchy (a subclass passes them on
+    to its parent), so the answer is what the constructor chain accepts.
+    """
+    names: List[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]
+        for p in params:
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and \
+                    p.name not in _RESERVED_OPTIONS and p.name not in names:
+                names.append(p.name)
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return sorted(names)
+
+
+def check_method_options(method: str, cls: type, options: Dict) -> None:
+    """Refuse option names the method's constructor does not take.
+
+    Raises:
+        ValueError: naming the option and the accepted ones (a bad name
+            would otherwise surface as a ``TypeError`` deep in the build).
+    """
+    accepted = method_option_names(cls)
+    for key in options:
+        if key in _RESERVED_OPTIONS:
+            raise ValueError(f'--option {key}=...: {key!r} is set by its own '
+                             f'argument (--{key}), not by --option')
+        if key not in accepted:
+            raise ValueError(
+                f'--option {key}=...: fusion method {method!r} has no option '
+                f'{key!r}; it accepts: '
+                f'{", ".join(accepted) if accepted else "no options"}')
 
 
 class BaseFuser:

@@ -11,15 +11,15 @@ Example:
 """
 import os
 import socket
-import time
 from pathlib import Path
 from typing import Dict, Optional
 
 from .fusion_engine import PairTask, run_fusion
 from .image_io import IMAGE_EXTENSIONS
-from .kaist_fusion import _inside, fuser_factory, fusion_settings
-from .manifest import (check_existing_settings, merge_manifests,
-                       shard_manifest_path, versions, write_json_atomic)
+from .kaist_fusion import (_inside, check_out_folder, fusion_settings,
+                           prepare_fuser)
+from .manifest import (begin_run, check_existing_settings, finish_run,
+                       list_key, now_iso, versions)
 
 
 def _images_by_stem(folder: Path) -> Dict[str, str]:
@@ -45,25 +45,34 @@ def fuse_folders(vis_dir, ir_dir, out_dir, method: str, config=None,
                  overwrite: bool = False, progress: bool = True,
                  method_options: Optional[Dict] = None) -> Dict:
     """Fuse every name present in ``vis_dir`` or ``ir_dir``; a name found in
-    only one of them is reported as a missing counterpart."""
+    only one of them is reported as a missing counterpart.
+
+    Every argument is checked (and a learned model built, if there is work)
+    before anything is written to ``out_dir``. Returns dict with this run's
+    manifest (``shard``) and the merged one (``merged``).
+    """
     vis_dir, ir_dir, out_dir = Path(vis_dir), Path(ir_dir), Path(out_dir)
     for src in (vis_dir, ir_dir):
         if _inside(out_dir, src):
             raise ValueError(f'--out {out_dir} lies inside input folder '
                              f'{src}; choose a folder outside the inputs')
-    ext = ext.lower().lstrip('.')
-    if ext not in ('png', 'jpg', 'jpeg'):
-        raise ValueError(f"ext must be 'png' or 'jpg', got {ext!r}")
-    settings = fusion_settings(method, config, checkpoint, precision, color,
-                               normalize, ext, jpeg_quality, 'fused',
-                               method_options)
-    if not overwrite:
-        check_existing_settings(out_dir, settings)
+    check_out_folder(out_dir, '--out')
+    if batch_size < 1 or workers < 0:
+        raise ValueError(f'--batch-size >= 1 and --workers >= 0 required; '
+                         f'got {batch_size}, {workers}')
+    settings = fusion_settings(
+        method, config, checkpoint, precision, color, normalize, ext,
+        jpeg_quality, 'fused', method_options,
+        inputs=dict(vis_dir=os.fspath(vis_dir.resolve()),
+                    ir_dir=os.fspath(ir_dir.resolve())))
+    factory = prepare_fuser(settings, device)
     vis, ir = _images_by_stem(vis_dir), _images_by_stem(ir_dir)
     if not vis and not ir:
         raise ValueError(f'no images in {vis_dir} or {ir_dir}')
+    ext = settings['ext']
+    keys = sorted(set(vis) | set(ir))
     tasks = []
-    for stem in sorted(set(vis) | set(ir)):
+    for stem in keys:
         missing = ''
         if stem not in vis:
             missing = f'missing visible counterpart {vis_dir / stem}.*'
@@ -71,24 +80,32 @@ def fuse_folders(vis_dir, ir_dir, out_dir, method: str, config=None,
             missing = f'missing infrared counterpart {ir_dir / stem}.*'
         tasks.append(PairTask(stem, vis.get(stem), ir.get(stem),
                               os.fspath(out_dir / f'{stem}.{ext}'), missing))
+    since = check_existing_settings(
+        out_dir, settings, overwrite,
+        outputs_exist=lambda: any(os.path.exists(t.out) for t in tasks))
 
-    factory = fuser_factory(method, config, checkpoint, device=device,
-                            precision=precision, color=color,
-                            normalize=normalize,
-                            method_options=method_options)
-
-    started = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
-    stats = run_fusion(tasks, factory, color=color, batch_size=batch_size,
-                       workers=workers, jpeg_quality=jpeg_quality,
-                       overwrite=overwrite, progress=progress,
-                       desc=f'fuse {method}')
+    key, digest = list_key('folders', keys)
     manifest = dict(
         settings=settings, vis_dir=os.fspath(vis_dir.resolve()),
         ir_dir=os.fspath(ir_dir.resolve()),
+        list=dict(key=key, name='folders', image_set=None, frames=len(keys),
+                  sha256=digest),
         shard=dict(num_shards=1, shard_id=0),
+        overwrite=bool(overwrite),
         run=dict(device=device, batch_size=batch_size, workers=workers,
-                 host=socket.gethostname(), started=started,
-                 finished=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())),
-        versions=versions(), **stats)
-    write_json_atomic(shard_manifest_path(out_dir, 1, 0), manifest)
-    return dict(shard=manifest, merged=merge_manifests(out_dir, 1))
+                 host=socket.gethostname(), pid=os.getpid(),
+                 started=now_iso()))
+
+    def before_write():
+        begin_run(out_dir, settings, overwrite, since,
+                  dict(key=key, name='folders', layout='flat', sha256=digest,
+                       image_set=None, keys=keys), manifest)
+
+    stats = run_fusion(tasks, factory, color=settings['color'],
+                       batch_size=batch_size, workers=workers,
+                       jpeg_quality=jpeg_quality, overwrite=overwrite,
+                       progress=progress, desc=f'fuse {method}',
+                       fresh_after_ns=since, before_write=before_write)
+    manifest['run']['finished'] = now_iso()
+    manifest.update(versions=versions(), **stats)
+    return dict(shard=manifest, merged=finish_run(out_dir, manifest))

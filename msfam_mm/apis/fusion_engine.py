@@ -3,8 +3,10 @@
 The engine behind ``tools/fuse.py`` and ``tools/fuse_kaist.py``:
 
 * **resumable** - a pair whose output file exists is skipped (outputs are
-  only ever created whole, so existing means finished); a rerun does only
-  the rest, and a second complete run builds no model at all;
+  only ever created whole, so existing means finished) unless it is older
+  than ``fresh_after_ns`` (made before the output folder's settings were
+  replaced); a rerun does only the rest, and a second complete run builds
+  no model at all;
 * **atomic** - every output is written to a hidden temporary file in the
   target folder and renamed into place (``image_io.write_bytes_atomic``);
   temporary files a killed run left behind are removed at the next start;
@@ -143,6 +145,15 @@ class _KillSwitch:
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _is_current(path: str, fresh_after_ns: Optional[int]) -> bool:
+    """Whether an output exists and is not out of date."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return fresh_after_ns is None or st.st_mtime_ns >= fresh_after_ns
+
+
 def run_fusion(tasks: Sequence[PairTask],
                fuser_factory: Callable[[], BaseFuser],
                color: bool = False,
@@ -152,7 +163,9 @@ def run_fusion(tasks: Sequence[PairTask],
                jpeg_quality: int = 95,
                overwrite: bool = False,
                progress: bool = True,
-               desc: str = 'fusing') -> Dict:
+               desc: str = 'fusing',
+               fresh_after_ns: Optional[int] = None,
+               before_write: Optional[Callable[[], None]] = None) -> Dict:
     """Fuse ``tasks``; return counts, failures and timings.
 
     Args:
@@ -166,6 +179,11 @@ def run_fusion(tasks: Sequence[PairTask],
         jpeg_quality: for ``.jpg`` outputs.
         overwrite: fuse and replace existing outputs too.
         progress: show a progress bar on stderr.
+        fresh_after_ns: existing outputs older than this (file mtime, ns)
+            are out of date and fused again.
+        before_write: called once the fuser is built (so a model that
+            cannot be built leaves nothing behind) and before anything is
+            written or removed, also when there is no work.
 
     Returns:
         dict with ``counts`` (total, done, fused, skipped_existing, failed),
@@ -183,18 +201,28 @@ def run_fusion(tasks: Sequence[PairTask],
         if t.vis is None or t.ir is None:
             failures.append(dict(key=t.key, vis=t.vis, ir=t.ir,
                                  reason=t.missing or 'missing counterpart'))
-        elif not overwrite and os.path.exists(t.out):
+        elif not overwrite and _is_current(t.out, fresh_after_ns):
             skipped += 1
         else:
             pending.append(t)
-    stale = remove_stale_temp_files(tasks)
     timings = dict(build_s=0.0, model_s=0.0, decode_s=0.0,
                    encode_write_s=0.0, wait_input_s=0.0)
+    fuser = None
+    if pending:
+        start = time.perf_counter()
+        fuser = fuser_factory()
+        timings['build_s'] = time.perf_counter() - start
+        if fuser.color != color:
+            raise ValueError(f'fuser color={fuser.color} but run '
+                             f'color={color}')
+    if before_write is not None:
+        before_write()
+    stale = remove_stale_temp_files(tasks)
     fused = 0
     if pending:
-        fused = _fuse_pending(pending, fuser_factory, color, batch_size,
-                              workers, writer_threads, jpeg_quality, progress,
-                              desc, failures, timings)
+        fused = _fuse_pending(pending, fuser, color, batch_size, workers,
+                              writer_threads, jpeg_quality, progress, desc,
+                              failures, timings)
     wall = time.perf_counter() - t0
     # throughput of the fusing phase: building/loading the model is a
     # one-off cost reported separately as build_s
@@ -210,16 +238,11 @@ def run_fusion(tasks: Sequence[PairTask],
     )
 
 
-def _fuse_pending(pending, fuser_factory, color, batch_size, workers,
+def _fuse_pending(pending, fuser, color, batch_size, workers,
                   writer_threads, jpeg_quality, progress, desc, failures,
                   timings) -> int:
     from tqdm import tqdm
 
-    start = time.perf_counter()
-    fuser = fuser_factory()
-    timings['build_s'] = time.perf_counter() - start
-    if fuser.color != color:
-        raise ValueError(f'fuser color={fuser.color} but run color={color}')
     kill = _KillSwitch()
     lock = threading.Lock()
     written = [0]

@@ -19,7 +19,7 @@ Example:
     >>> write_image_atomic('out.png', merge_luma(y, crcb))  # doctest: +SKIP
 """
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
@@ -36,21 +36,82 @@ class ImageReadError(ValueError):
     """An input image is missing, unreadable, truncated or of a bad type."""
 
 
+def _jpeg_end(data: bytes) -> Optional[int]:
+    """Offset just past the JPEG's end-of-image marker, ``None`` if the data
+    ends before it (ITU T.81, B.1.1).
+
+    Walks the marker segments by their lengths (so an EOI inside an EXIF
+    thumbnail does not count) and scans entropy-coded data for the next
+    marker (``FF00`` is a stuffed byte, ``FFD0``-``FFD7`` restart markers,
+    ``FFFF`` fill).
+    """
+    n, pos = len(data), 2
+    while True:
+        pos = data.find(b'\xff', pos)  # libjpeg skips stray bytes too
+        if pos < 0:
+            return None
+        while pos < n and data[pos] == 0xFF:
+            pos += 1
+        if pos >= n:
+            return None
+        marker = data[pos]
+        pos += 1
+        if marker == 0xD9:
+            return pos
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:
+            continue  # stand-alone markers carry no length
+        if pos + 2 > n:
+            return None
+        length = (data[pos] << 8) | data[pos + 1]
+        if length < 2:
+            return None
+        pos += length
+        if marker != 0xDA:
+            continue
+        while True:  # entropy-coded data after start-of-scan
+            k = data.find(b'\xff', pos)
+            if k < 0 or k + 1 >= n:
+                return None
+            nxt = data[k + 1]
+            if nxt == 0x00 or 0xD0 <= nxt <= 0xD7:
+                pos = k + 2
+            elif nxt == 0xFF:
+                pos = k + 1
+            else:
+                pos = k
+                break
+
+
+def _png_end(data: bytes) -> Optional[int]:
+    """Offset just past the PNG's IEND chunk, ``None`` if the chunk chain
+    ends early (PNG spec 5.3: length, type, data, CRC)."""
+    n, pos = len(data), 8
+    while pos + 8 <= n:
+        length = int.from_bytes(data[pos:pos + 4], 'big')
+        end = pos + 12 + length
+        if end > n:
+            return None
+        if data[pos + 4:pos + 8] == b'IEND':
+            return end
+        pos = end
+    return None
+
+
 def _check_complete(data: bytes, path: str) -> None:
-    """Reject JPEG/PNG files whose end marker is missing.
+    """Reject JPEG/PNG files that end before their end marker.
 
     OpenCV decodes a truncated JPEG with only a warning (the missing part is
     filled with grey), so decoding alone cannot tell a damaged frame from a
-    good one. JPEG ends with the EOI marker FFD9 (ITU T.81, B.2.1; some
-    encoders pad with zero bytes after it) and PNG with the IEND chunk
-    (PNG spec 11.2.5).
+    good one. The file's structure is followed to its real end (JPEG EOI,
+    PNG IEND); bytes after it (zero padding, an appended newline) are
+    ignored, as decoders ignore them.
     """
     if data[:2] == b'\xff\xd8':
-        if not data.rstrip(b'\x00').endswith(b'\xff\xd9'):
+        if _jpeg_end(data) is None:
             raise ImageReadError(
                 f'{path}: truncated JPEG (no end-of-image marker)')
     elif data[:8] == b'\x89PNG\r\n\x1a\n':
-        if b'IEND' not in data[-16:]:
+        if _png_end(data) is None:
             raise ImageReadError(f'{path}: truncated PNG (no IEND chunk)')
 
 
@@ -83,7 +144,8 @@ def check_image(img: np.ndarray, name: str = 'image') -> np.ndarray:
             f'{name}: expected a numpy array, got {type(img).__name__}')
     if img.dtype != np.uint8:
         raise ImageReadError(f'{name}: expected 8-bit (uint8) pixels, '
-                             f'got {img.dtype}')
+                             f'got {img.dtype} (16-bit and float images are '
+                             'not supported; convert them to 8-bit)')
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     elif img.ndim == 3 and img.shape[2] == 4:
@@ -168,6 +230,24 @@ def encode_image(img: np.ndarray, ext: str = '.png',
     return buf.tobytes()
 
 
+def _create_temp(folder: Path, prefix: str) -> Tuple[int, Path]:
+    """Create a new file exclusively, with the mode ``open()`` would give it.
+
+    ``tempfile.mkstemp`` creates 0600 files, and ``os.replace`` keeps that
+    mode, so the outputs would be unreadable to the user's group; passing
+    0666 lets the kernel apply the umask (and default ACLs) as for any file.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0)
+    for _ in range(100):
+        tmp = folder / f'{prefix}{secrets.token_hex(4)}'
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f'{folder}: cannot create a temporary file '
+                          f'{prefix}*')
+
+
 def write_bytes_atomic(path: Union[str, os.PathLike], data: bytes,
                        tmp_tag: str = '') -> None:
     """Write ``data`` to ``path`` so that ``path`` is either absent or whole.
@@ -175,12 +255,12 @@ def write_bytes_atomic(path: Union[str, os.PathLike], data: bytes,
     The bytes go to a hidden temporary file in the same folder (same file
     system, so the rename is atomic), are flushed to disk, and replace
     ``path`` in one ``os.replace``. ``tmp_tag`` is put into the temporary
-    name so that callers can clean up what a killed run left behind.
+    name so that callers can clean up what a killed run left behind. The
+    file gets the mode a plain ``open(path, 'wb')`` would create.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.part{tmp_tag}-',
-                               dir=path.parent)
+    fd, tmp = _create_temp(path.parent, f'.{path.name}.part{tmp_tag}-')
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)

@@ -7,9 +7,14 @@ unchanged and ``KAISTDataset(data_root=OUT_ROOT, modality='fused')`` reads
 it. ``annotations/`` and ``imageSets/`` are copied (default; only new or
 changed files) or symlinked into OUT_ROOT. KAIST_ROOT is only ever read.
 
-Sharding: frames (sorted by id) are split round-robin into ``num_shards``;
-every shard writes its own manifest and merges all of them into
-``OUT_ROOT/manifest.json``.
+One OUT_ROOT holds one fused modality made with one set of settings from
+one KAIST_ROOT; several frame lists (e.g. the train and the test list, both
+needed for detection) may be fused into it, each recorded and checked for
+completeness on its own (``msfam_mm.apis.manifest``).
+
+Sharding: frames of a list (sorted by id) are split round-robin into
+``num_shards``; every shard writes its own manifest and merges all records
+into ``OUT_ROOT/manifest.json``.
 
 Example:
     >>> result = fuse_kaist('/data/kaist', '/data/kaist_avg',
@@ -17,17 +22,20 @@ Example:
     >>> result['merged']['complete']                     # doctest: +SKIP
     True
 """
+import numbers
 import os
 import socket
-import time
+import warnings
 from pathlib import Path
 from typing import Dict, Optional
 
+from .base_fuser import (NORMALIZE_MODES, PRECISIONS, check_method_options,
+                         check_precision, resolve_device)
 from .fusion_engine import PairTask, run_fusion
 from .image_io import write_bytes_atomic
 from .kaist_frames import LWIR, VISIBLE, discover_kaist_frames, shard_items
-from .manifest import (check_existing_settings, merge_manifests,
-                       shard_manifest_path, versions, write_json_atomic)
+from .manifest import (begin_run, check_existing_settings, finish_run,
+                       list_key, now_iso, versions)
 from .model_loading import file_sha256
 
 ANNOTATION_MODES = ('copy', 'link', 'none')
@@ -42,35 +50,78 @@ def _inside(child: Path, parent: Path) -> bool:
         return False
 
 
-def fuser_factory(method: str, config, checkpoint, *,
-                  method_options: Optional[Dict] = None, **kwargs):
-    """A zero-argument callable that builds the fuser: the engine calls it
-    only when there is work, so a finished rerun loads no model."""
-
-    def factory():
-        from .inferencer import build_fuser
-        return build_fuser(method, config, checkpoint, **kwargs,
-                           **(method_options or {}))
-
-    return factory
-
-
 def fusion_settings(method: str, config=None, checkpoint=None,
                     precision: str = 'fp32', color: bool = False,
                     normalize: Optional[str] = None, ext: str = 'png',
                     jpeg_quality: int = 95, modality: str = 'fused',
-                    method_options: Optional[Dict] = None) -> Dict:
+                    method_options: Optional[Dict] = None,
+                    inputs: Optional[Dict] = None) -> Dict:
     """The settings that identify a fused dataset (stored in manifests and
-    compared on reruns). Computed without building the model."""
-    from .inferencer import build_fuser, list_fusers  # noqa: F401
+    compared on reruns), checked without building the model.
+
+    ``msfam`` without config/checkpoint records the shipped files it will
+    load (paths and sha256), so naming them explicitly is the same setting
+    and a changed shipped file is a different one. ``inputs`` names the
+    source folders (resolved paths): outputs of other inputs are never
+    reused.
+
+    Raises:
+        KeyError: unknown method.
+        ValueError: a bad value (named), or config/checkpoint given to a
+            method that takes none / missing for one that needs them.
+        FileNotFoundError: config or checkpoint missing.
+    """
+    from .inferencer import list_fusers
     from ..registry import FUSERS
+    from . import model_loading
     if method not in list_fusers():
         raise KeyError(f'unknown fusion method {method!r}; registered: '
                        f'{", ".join(list_fusers())}')
     cls = FUSERS.get(method)
+    if cls.requires_model:
+        if cls.has_default_weights:
+            # the shipped files: what MSFAMFuser loads when given None
+            for name, given, default in (
+                    ('config', config, model_loading.DEFAULT_MSFAM_CONFIG),
+                    ('checkpoint', checkpoint,
+                     model_loading.DEFAULT_MSFAM_CHECKPOINT)):
+                if given is None and not os.path.isfile(default):
+                    raise FileNotFoundError(
+                        f'no --{name} given and the shipped {default} is '
+                        f'missing (it lives in the source checkout); pass '
+                        f'--{name}')
+            config = config if config is not None else \
+                model_loading.DEFAULT_MSFAM_CONFIG
+            checkpoint = checkpoint if checkpoint is not None else \
+                model_loading.DEFAULT_MSFAM_CHECKPOINT
+        elif config is None or checkpoint is None:
+            raise ValueError(f'fusion method {method!r} needs both a config '
+                             'and a checkpoint (--config, --checkpoint)')
+    elif config is not None or checkpoint is not None:
+        raise ValueError(f'fusion method {method!r} needs no config or '
+                         'checkpoint; drop --config/--checkpoint')
     for name, path in (('config', config), ('checkpoint', checkpoint)):
         if path is not None and not os.path.isfile(path):
-            raise FileNotFoundError(f'--{name} {path!r} does not exist')
+            raise FileNotFoundError(f'--{name} {os.fspath(path)!r} does not '
+                                    'exist')
+    if precision not in PRECISIONS:
+        raise ValueError(f'--precision must be one of {PRECISIONS}, got '
+                         f'{precision!r}')
+    if normalize is not None and normalize not in NORMALIZE_MODES:
+        raise ValueError(f'--normalize must be one of {NORMALIZE_MODES}, '
+                         f'got {normalize!r}')
+    ext = ext.lower().lstrip('.')
+    if ext not in ('png', 'jpg', 'jpeg'):
+        raise ValueError(f"--ext must be 'png' or 'jpg', got {ext!r}")
+    if isinstance(jpeg_quality, bool) or \
+            not isinstance(jpeg_quality, numbers.Integral) or \
+            not 0 <= jpeg_quality <= 100:
+        raise ValueError(f'--jpeg-quality must be an integer in 0..100 '
+                         '(OpenCV IMWRITE_JPEG_QUALITY), got '
+                         f'{jpeg_quality!r}')
+    jpeg_quality = int(jpeg_quality)
+    options = dict(method_options or {})
+    check_method_options(method, cls, options)
     return dict(
         method=method,
         config=os.fspath(config) if config else None,
@@ -79,10 +130,41 @@ def fusion_settings(method: str, config=None, checkpoint=None,
         checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None,
         precision=precision, color=bool(color),
         normalize=normalize or cls.default_normalize,
-        ext=ext.lower().lstrip('.'),
-        jpeg_quality=int(jpeg_quality) if ext.lower().lstrip('.') in (
-            'jpg', 'jpeg') else None,
-        modality=modality, method_options=dict(method_options or {}))
+        ext=ext,
+        jpeg_quality=jpeg_quality if ext in ('jpg', 'jpeg') else None,
+        modality=modality, method_options=options,
+        inputs=dict(inputs or {}))
+
+
+def prepare_fuser(settings: Dict, device: str = 'cpu'):
+    """Check the run-time arguments and return a zero-argument fuser factory.
+
+    Device and precision are checked here, so a bad value is refused even
+    when there is nothing to fuse. Methods without a model are built now
+    (cheap; their option values are checked too); a learned method is built
+    only when the engine has work, so a finished rerun loads no model.
+    """
+    from .inferencer import build_fuser
+    from ..registry import FUSERS
+    method = settings['method']
+    with warnings.catch_warnings():
+        # the bf16-on-this-CPU warning comes once, from the fuser itself
+        warnings.simplefilter('ignore', RuntimeWarning)
+        check_precision(settings['precision'], resolve_device(device))
+    kwargs = dict(device=device, precision=settings['precision'],
+                  color=settings['color'], normalize=settings['normalize'],
+                  **settings['method_options'])
+    if not FUSERS.get(method).requires_model:
+        fuser = build_fuser(method, **kwargs)
+        return lambda: fuser
+    return lambda: build_fuser(method, settings['config'],
+                               settings['checkpoint'], **kwargs)
+
+
+def check_out_folder(out: Path, what: str) -> None:
+    """Refuse an output path that is a file (before anything is written)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f'{what} {out} exists and is not a folder')
 
 
 def copy_tree_incremental(src: Path, dst: Path) -> int:
@@ -106,11 +188,31 @@ def copy_tree_incremental(src: Path, dst: Path) -> int:
     return copied
 
 
+def check_annotations(kaist_root: Path, out_root: Path, mode: str) -> None:
+    """Refuse an annotations mode that :func:`export_annotations` could not
+    carry out, before anything is written."""
+    if mode not in ANNOTATION_MODES:
+        raise ValueError(f'--annotations must be one of {ANNOTATION_MODES}, '
+                         f'got {mode!r}')
+    for sub in _META_DIRS:
+        src, dst = kaist_root / sub, out_root / sub
+        if mode == 'none' or not src.is_dir():
+            continue
+        if mode == 'link' and (dst.exists() or dst.is_symlink()) and not (
+                dst.is_symlink() and dst.resolve() == src.resolve()):
+            raise FileExistsError(f'{dst} exists and is not a link to '
+                                  f'{src}; remove it or use '
+                                  '--annotations copy')
+        if mode == 'copy' and dst.is_symlink():
+            raise FileExistsError(f'{dst} is a symlink; remove it or use '
+                                  '--annotations link')
+        if mode == 'copy' and dst.exists() and not dst.is_dir():
+            raise FileExistsError(f'{dst} exists and is not a folder')
+
+
 def export_annotations(kaist_root: Path, out_root: Path, mode: str) -> Dict:
     """Make ``annotations/`` and ``imageSets/`` available under OUT_ROOT."""
-    if mode not in ANNOTATION_MODES:
-        raise ValueError(f'annotations mode must be one of '
-                         f'{ANNOTATION_MODES}, got {mode!r}')
+    check_annotations(kaist_root, out_root, mode)
     report = {}
     for sub in _META_DIRS:
         src, dst = kaist_root / sub, out_root / sub
@@ -118,20 +220,11 @@ def export_annotations(kaist_root: Path, out_root: Path, mode: str) -> Dict:
             report[sub] = 'absent in KAIST_ROOT' if mode != 'none' else 'none'
             continue
         if mode == 'link':
-            if dst.is_symlink() and dst.resolve() == src.resolve():
-                report[sub] = 'linked'
-                continue
-            if dst.exists() or dst.is_symlink():
-                raise FileExistsError(f'{dst} exists and is not a link to '
-                                      f'{src}; remove it or use '
-                                      '--annotations copy')
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(src.resolve(), dst, target_is_directory=True)
+            if not dst.is_symlink():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(src.resolve(), dst, target_is_directory=True)
             report[sub] = 'linked'
         else:
-            if dst.is_symlink():
-                raise FileExistsError(f'{dst} is a symlink; remove it or use '
-                                      '--annotations link')
             report[sub] = f'copied {copy_tree_incremental(src, dst)} files'
     return report
 
@@ -148,34 +241,47 @@ def fuse_kaist(kaist_root, out_root, method: str, config=None,
                method_options: Optional[Dict] = None) -> Dict:
     """Fuse (one shard of) a KAIST copy; see the module docstring.
 
+    Every argument is checked (and, for a learned method with work to do,
+    the model built) before anything is written to OUT_ROOT.
+
     Returns:
         dict with this shard's manifest (``shard``) and the merged manifest
         (``merged``). Failed frames are listed there; the caller decides the
         exit status.
 
     Raises:
-        ValueError/FileNotFoundError/KeyError: bad arguments, an OUT_ROOT
-            inside KAIST_ROOT, or OUT_ROOT holding outputs of other settings
-            (without ``overwrite``).
+        ValueError/FileNotFoundError/FileExistsError/KeyError/RuntimeError:
+            bad arguments, an OUT_ROOT inside KAIST_ROOT, or OUT_ROOT
+            holding outputs of other settings or inputs (without
+            ``overwrite``).
     """
     kaist_root, out_root = Path(kaist_root), Path(out_root)
     if _inside(out_root, kaist_root):
         raise ValueError(f'OUT_ROOT {out_root} lies inside KAIST_ROOT '
                          f'{kaist_root}: sources are never written to; '
                          'choose a folder outside it')
-    if modality in (VISIBLE, LWIR) or not modality or '/' in modality:
+    check_out_folder(out_root, 'OUT_ROOT')
+    if modality in (VISIBLE, LWIR) or not modality or '/' in modality or \
+            modality.startswith('.'):
         raise ValueError(f'modality folder name {modality!r} must be a plain '
                          f"name other than 'visible'/'lwir'")
-    ext = ext.lower().lstrip('.')
-    if ext not in ('png', 'jpg', 'jpeg'):
-        raise ValueError(f"ext must be 'png' or 'jpg', got {ext!r}")
-    settings = fusion_settings(method, config, checkpoint, precision, color,
-                               normalize, ext, jpeg_quality, modality,
-                               method_options)
-    if not overwrite:
-        check_existing_settings(out_root, settings)
+    if batch_size < 1 or workers < 0 or writer_threads < 1:
+        raise ValueError(f'--batch-size >= 1, --workers >= 0 and '
+                         f'--writer-threads >= 1 required; got {batch_size}, '
+                         f'{workers}, {writer_threads}')
+    if not (kaist_root / 'images').is_dir():
+        raise FileNotFoundError(
+            f'{kaist_root / "images"} does not exist: KAIST_ROOT must have '
+            'the official layout images/setXX/VYYY/{visible,lwir}/IZZZZZ.jpg')
+    settings = fusion_settings(
+        method, config, checkpoint, precision, color, normalize, ext,
+        jpeg_quality, modality, method_options,
+        inputs=dict(kaist_root=os.fspath(kaist_root.resolve())))
+    factory = prepare_fuser(settings, device)
+    check_annotations(kaist_root, out_root, annotations)
     frames = discover_kaist_frames(kaist_root, image_set)
     mine = shard_items(frames, num_shards, shard_id)
+    ext = settings['ext']
     tasks = []
     for f in mine:
         s, v, i = f.frame_id.split('/')
@@ -187,38 +293,50 @@ def fuse_kaist(kaist_root, out_root, method: str, config=None,
             missing.append(f'missing lwir counterpart {f.expected(LWIR, kaist_root)}')
         tasks.append(PairTask(f.frame_id, f.visible, f.lwir, out,
                               '; '.join(missing)))
+    since = check_existing_settings(
+        out_root, settings, overwrite,
+        outputs_exist=lambda: any(os.path.exists(t.out) for t in tasks))
 
-    meta = {}
-    if shard_id == 0:  # one shard exports the shared text files
-        meta = export_annotations(kaist_root, out_root, annotations)
-
-    factory = fuser_factory(method, config, checkpoint, device=device,
-                            precision=precision, color=color,
-                            normalize=normalize,
-                            method_options=method_options)
-
-    started = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
-    stats = run_fusion(tasks, factory, color=color, batch_size=batch_size,
-                       workers=workers, writer_threads=writer_threads,
-                       jpeg_quality=jpeg_quality, overwrite=overwrite,
-                       progress=progress,
-                       desc=f'fuse {method} [{shard_id + 1}/{num_shards}]')
+    keys = [f.frame_id for f in frames]
+    name = Path(image_set).stem if image_set else 'all-frames'
+    key, digest = list_key(name, keys)
     manifest = dict(
         settings=settings,
         kaist_root=os.fspath(kaist_root.resolve()),
         image_set=os.fspath(image_set) if image_set else None,
+        list=dict(key=key, name=name,
+                  image_set=os.fspath(image_set) if image_set else None,
+                  frames=len(keys), sha256=digest),
         frames_in_dataset=len(frames),
         shard=dict(num_shards=num_shards, shard_id=shard_id),
+        overwrite=bool(overwrite),
         run=dict(device=device, batch_size=batch_size, workers=workers,
                  writer_threads=writer_threads, host=socket.gethostname(),
-                 started=started,
-                 finished=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())),
+                 pid=os.getpid(), started=now_iso()),
         layout=f'images/setXX/VYYY/{modality}/IZZZZZ.{ext}',
-        annotations=dict(mode=annotations, **meta),
-        versions=versions(), **stats)
-    write_json_atomic(shard_manifest_path(out_root, num_shards, shard_id),
-                      manifest)
-    merged = merge_manifests(out_root, num_shards)
+        annotations=dict(mode=annotations))
+
+    def before_write():
+        # the settings go on record before the first output, so a killed
+        # run cannot leave outputs of unrecorded settings
+        begin_run(out_root, settings, overwrite, since,
+                  dict(key=key, name=name, layout='kaist', sha256=digest,
+                       image_set=manifest['image_set'], keys=keys),
+                  manifest)
+        if shard_id == 0:  # one shard exports the shared text files
+            manifest['annotations'].update(
+                export_annotations(kaist_root, out_root, annotations))
+
+    stats = run_fusion(tasks, factory, color=settings['color'],
+                       batch_size=batch_size, workers=workers,
+                       writer_threads=writer_threads,
+                       jpeg_quality=jpeg_quality, overwrite=overwrite,
+                       progress=progress,
+                       desc=f'fuse {method} [{shard_id + 1}/{num_shards}]',
+                       fresh_after_ns=since, before_write=before_write)
+    manifest['run']['finished'] = now_iso()
+    manifest.update(versions=versions(), **stats)
+    merged = finish_run(out_root, manifest)
     return dict(shard=manifest, merged=merged)
 
 
@@ -235,5 +353,5 @@ def shard_from_env(num_shards: Optional[int], shard_id: Optional[int]):
     return num_shards, shard_id, local_rank
 
 
-__all__ = ['fuse_kaist', 'fusion_settings', 'export_annotations',
-           'copy_tree_incremental', 'shard_from_env']
+__all__ = ['fuse_kaist', 'fusion_settings', 'prepare_fuser',
+           'export_annotations', 'copy_tree_incremental', 'shard_from_env']
