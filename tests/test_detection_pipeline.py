@@ -40,17 +40,34 @@ def load_tool():
 
 
 # ---------------------------------------------------------------- configs
-@pytest.mark.parametrize('modality', ['visible', 'lwir', 'fused_msfam'])
-def test_type_configs_differ_only_in_modality(modality):
+# config -> (modality, image folder): the fused row reads the output root of
+# tools/fuse_kaist.py (README's command), never a folder inside KAIST
+TYPE_CONFIGS = {
+    'visible': ('visible', 'images'),
+    'lwir': ('lwir', 'images'),
+    'fused_msfam': ('fused', osp.join(CONFIG_DIR, '..', '..', 'work_dirs',
+                                      'kaist_msfam', 'images')),
+}
+
+
+@pytest.mark.parametrize('name', sorted(TYPE_CONFIGS))
+def test_type_configs_differ_only_in_images(name):
+    modality, img_subdir = TYPE_CONFIGS[name]
     base = Config.fromfile(BASE)
     cfg = Config.fromfile(
-        osp.join(CONFIG_DIR, f'gflv2_r50_fpn_24e_kaist_{modality}.py'))
+        osp.join(CONFIG_DIR, f'gflv2_r50_fpn_24e_kaist_{name}.py'))
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        assert cfg[key].dataset.modality == modality
-        assert cfg[key].dataset.type == 'KAISTDataset'
+        dataset = cfg[key].dataset
+        assert dataset.modality == modality
+        assert osp.normpath(dataset.get('img_subdir', 'images')) == \
+            osp.normpath(img_subdir)  # 'images': KAISTDataset's default
+        assert dataset.type == 'KAISTDataset'
         base[key].dataset.modality = modality
-    cfg.pop('modality')
-    base.pop('modality')
+        if 'img_subdir' in dataset:
+            base[key].dataset.img_subdir = dataset.img_subdir
+    for c in (cfg, base):
+        c.pop('modality')
+        c.pop('fused_images', None)
     assert cfg.to_dict() == base.to_dict()
 
 

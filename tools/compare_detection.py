@@ -12,7 +12,7 @@ miss rate MR^-2 (all/day/night) and test throughput (images/s).
 Example::
 
     python tools/compare_detection.py --kaist data/kaist \\
-        --types visible,lwir,fused_msfam \\
+        --types visible,lwir,msfam=work_dirs/kaist_msfam:fused \\
         --config configs/gflv2/gflv2_r50_fpn_24e_kaist_base.py \\
         --work-dir work_dirs/table7
 
@@ -65,7 +65,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--types', required=True,
         help='comma-separated image types: a folder name under '
-        'KAIST_ROOT/images/setXX/VYYY/ (visible, lwir, fused_msfam, ...) '
+        'KAIST_ROOT/images/setXX/VYYY/ (visible, lwir) '
         'or LABEL=ROOT[:FOLDER] for ROOT/images/setXX/VYYY/FOLDER/ '
         '(e.g. msfam=work/kaist_msfam:fused from tools/fuse_kaist.py)')
     parser.add_argument(

@@ -1,9 +1,10 @@
 # GFLV2 (Li et al., CVPR 2021), ResNet-50-FPN, 24 epochs, on KAIST: the
 # detector of MSFAM's downstream experiment (paper Section 4.4, Table 7).
 #
-# One config per image type inherits this file and only changes `modality`
-# (the image folder under images/setXX/VYYY/). tools/compare_detection.py
-# overrides the same keys for any folder name.
+# One config per image type inherits this file and only changes the images:
+# `modality` (the folder under images/setXX/VYYY/) and, for fused frames,
+# `img_subdir` (tools/fuse_kaist.py's output root). tools/compare_detection.py
+# overrides the same keys for any image type.
 #
 # Decisions the paper leaves open (see docs/detection.md):
 # - schedule: MMDetection's 2x step schedule (lr x0.1 at epochs 16 and 22);
