@@ -35,9 +35,7 @@ import csv
 import ctypes
 import io
 import math
-import os
 import sys
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -53,6 +51,7 @@ if REPO_ROOT not in sys.path:
 
 from msfam_mm.apis import ImageReadError  # noqa: E402
 from msfam_mm.apis import read_image as read_checked_image  # noqa: E402
+from msfam_mm.utils import write_text_atomic  # noqa: E402
 from msfam_mm.evaluation.fusion_metrics import (  # noqa: E402
     CONVENTIONS, canonical_metric_names, evaluate_fusion, output_keys)
 
@@ -310,21 +309,6 @@ def format_text(summary, keys, note=None) -> str:
     return '\n'.join(out)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                               suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', newline='', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def format_csv(results, keys) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator='\n')
@@ -400,9 +384,9 @@ def main(argv=None) -> int:
     common = common_images(results, names)
     note = coverage_note(results, names, common)
     summary = summarise(results, names, summary_keys, stems=common)
-    atomic_write(args.out, format_csv(results, keys))
+    write_text_atomic(args.out, format_csv(results, keys))
     if args.markdown is not None:
-        atomic_write(args.markdown, format_markdown(
+        write_text_atomic(args.markdown, format_markdown(
             summary, summary_keys, args.convention, note))
     print(format_text(summary, summary_keys, note))
     print(f'wrote {len(results)} rows to {args.out}'

@@ -17,10 +17,8 @@ Usage:
 import argparse
 import json
 import math
-import os
 import os.path as osp
 import sys
-import tempfile
 
 
 # Runnable from a checkout without installing msfam_mm (tools/ is no package).
@@ -136,12 +134,8 @@ def main(argv=None):
         v = ap[k] * 100
         print(f'  {k:6s} {"n/a" if math.isnan(v) else f"{v:6.2f}"}')
     if args.json_out:
-        out_dir = osp.dirname(osp.abspath(args.json_out))
-        os.makedirs(out_dir, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix='.json', dir=out_dir)
-        with os.fdopen(fd, 'w') as f:
-            json.dump(report, f, indent=1)
-        os.replace(tmp, args.json_out)
+        from msfam_mm.utils import write_text_atomic
+        write_text_atomic(args.json_out, json.dumps(report, indent=1))
     return 0
 
 

@@ -38,7 +38,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-import tempfile
 from collections import OrderedDict
 from typing import Dict, Optional
 
@@ -103,6 +102,7 @@ def save_all_atomic(items: Dict[str, object]) -> Dict[str, Optional[str]]:
     old files and no temporary ones). Returns each path's previous sha256
     (None where it did not exist)."""
     from msfam_mm.apis.model_loading import file_sha256
+    from msfam_mm.utils import create_temp_file
     tmps = OrderedDict()
     try:
         for path, obj in items.items():
@@ -111,8 +111,7 @@ def save_all_atomic(items: Dict[str, object]) -> Dict[str, Optional[str]]:
             # torch.save names the zip's records after the file name minus
             # its extension: 'NAME.pth.tmpXXXX' keeps them 'NAME.pth/...',
             # as in the shipped files, so a re-export is byte-identical
-            fd, tmp = tempfile.mkstemp(prefix=f'{osp.basename(path)}.tmp',
-                                       dir=folder)
+            fd, tmp = create_temp_file(folder, f'{osp.basename(path)}.tmp')
             os.close(fd)
             tmps[path] = tmp
             torch.save(obj, tmp)

@@ -14,10 +14,8 @@ Usage:
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
-import tempfile
 
 
 # Runnable from a checkout without installing msfam_mm (tools/ is no package).
@@ -63,19 +61,9 @@ def main(argv=None):
         return 2
     coco['info']['image_set'] = args.image_set
     coco['info']['reasonable_filter'] = bool(args.reasonable)
-    out_dir = osp.dirname(osp.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
-    # write to a temporary file and rename: no half-written json on failure
-    fd, tmp = tempfile.mkstemp(prefix='.kaist2coco_', suffix='.json',
-                               dir=out_dir)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(coco, f)
-        os.replace(tmp, args.out)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    # no half-written json on failure
+    from msfam_mm.utils import write_text_atomic
+    write_text_atomic(args.out, json.dumps(coco))
     labels = {}
     for ann in coco['annotations']:
         labels[ann['kaist_label']] = labels.get(ann['kaist_label'], 0) + 1

@@ -206,11 +206,9 @@ def classic_fusers(names: Sequence[str], registry) -> List[str]:
 # ------------------------------------------------------------------ metrics
 def _write_cache(cache_path: str, fused: str, sha: str,
                  values: dict) -> None:
-    os.makedirs(osp.dirname(cache_path), exist_ok=True)
-    tmp = f'{cache_path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(dict(inputs_sha256=sha, fused=fused, values=values), f)
-    os.replace(tmp, cache_path)
+    from msfam_mm.utils import write_text_atomic
+    write_text_atomic(cache_path, json.dumps(
+        dict(inputs_sha256=sha, fused=fused, values=values)))
 
 
 def metrics_code_digest() -> str:

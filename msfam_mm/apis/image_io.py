@@ -19,12 +19,13 @@ Example:
     >>> write_image_atomic('out.png', merge_luma(y, crcb))  # doctest: +SKIP
 """
 import os
-import secrets
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
 import cv2
 import numpy as np
+
+from msfam_mm.utils.atomic_io import write_bytes_atomic  # noqa: F401
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 
@@ -228,51 +229,6 @@ def encode_image(img: np.ndarray, ext: str = '.png',
     if not ok:
         raise ValueError(f'encode_image: OpenCV cannot encode {ext!r}')
     return buf.tobytes()
-
-
-def _create_temp(folder: Path, prefix: str) -> Tuple[int, Path]:
-    """Create a new file exclusively, with the mode ``open()`` would give it.
-
-    ``tempfile.mkstemp`` creates 0600 files, and ``os.replace`` keeps that
-    mode, so the outputs would be unreadable to the user's group; passing
-    0666 lets the kernel apply the umask (and default ACLs) as for any file.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0)
-    for _ in range(100):
-        tmp = folder / f'{prefix}{secrets.token_hex(4)}'
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f'{folder}: cannot create a temporary file '
-                          f'{prefix}*')
-
-
-def write_bytes_atomic(path: Union[str, os.PathLike], data: bytes,
-                       tmp_tag: str = '') -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either absent or whole.
-
-    The bytes go to a hidden temporary file in the same folder (same file
-    system, so the rename is atomic), are flushed to disk, and replace
-    ``path`` in one ``os.replace``. ``tmp_tag`` is put into the temporary
-    name so that callers can clean up what a killed run left behind. The
-    file gets the mode a plain ``open(path, 'wb')`` would create.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temp(path.parent, f'.{path.name}.part{tmp_tag}-')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_image_atomic(path: Union[str, os.PathLike], img: np.ndarray,

@@ -1,3 +1,5 @@
+from .atomic_io import (create_temp_file, write_bytes_atomic,
+                        write_text_atomic)
 from .checkpoint import (get_state_dict, load_checked_state_dict,
                          load_checkpoint_safe,
                          load_model_weights, load_submodule_weights,
@@ -6,7 +8,8 @@ from .checkpoint import (get_state_dict, load_checked_state_dict,
 from .config import disable_config_formatting, set_data_root
 from .normalization import minmax_normalize
 
-__all__ = ['load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
+__all__ = ['create_temp_file', 'write_bytes_atomic', 'write_text_atomic',
+           'load_checkpoint_safe', 'get_state_dict', 'load_submodule_weights',
            'load_model_weights', 'parts_with_parameters',
            'load_checked_state_dict',
            'prefixed_or_bare_state_dict',

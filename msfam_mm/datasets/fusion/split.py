@@ -13,11 +13,11 @@ stream numpy guarantees stable across versions), and the first
 """
 import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from ...utils.atomic_io import write_text_atomic
 from .file_lists import match_pairs_by_stem
 
 __all__ = ['make_pair_split', 'write_pair_list']
@@ -79,17 +79,6 @@ def write_pair_list(pairs: Sequence[Pair], path: str,
         if any(c.isspace() for c in vis + ir):
             raise ValueError(f'write_pair_list: paths with whitespace cannot '
                              f'be listed: {vis!r} {ir!r}')
-    out_dir = osp.dirname(osp.abspath(path))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            for line in header.splitlines():
-                f.write(f'# {line}\n')
-            for vis, ir in pairs:
-                f.write(f'{vis} {ir}\n')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    lines = [f'# {line}\n' for line in header.splitlines()]
+    lines += [f'{vis} {ir}\n' for vis, ir in pairs]
+    write_text_atomic(path, ''.join(lines))
