@@ -28,7 +28,8 @@ rule_train_pipeline = [
 ]
 # validation: central crops of the training size (the classifier sees
 # 320x256 inputs in stage 2 as well), so batches can be stacked; the fusion
-# rule of the on-the-fly fused images is still drawn at random
+# rule of the on-the-fly fused images is drawn once per held-out pair
+# (seeded by its file, below), so every validation sees the same images
 single_test_pipeline = [
     dict(type='LoadGreyImage', keys=('img', )),
     dict(type='PairedRandomCrop', crop_size=crop_size, keys=('img', ),
