@@ -260,7 +260,7 @@ def test_training_overlap_and_unseen_ranks(report_tool):
     # 1.5 is beaten by 1.6, 1.7, 1.8 (not by the baseline, not by the
     # shipped model's 5.0 on the seen pair)
     assert ', '.join(f'{m} 4' for m in goal) in line
-    assert line.startswith('On the 2 TNO-42 pairs no training run saw')
+    assert line.startswith('On the 2 TNO-42 pairs of the held-out split')
     assert report_tool.unseen_ranks_line(
         dict(results={'tno42': tno, 'test': {shipped: {}}})) is None
 
