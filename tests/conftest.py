@@ -44,6 +44,26 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope='session')
+def load_tool():
+    """``load_tool(name)``: the module of ``tools/<name>.py`` (tools/ is
+    not a package; the tools import each other by name, so it goes on
+    ``sys.path``)."""
+    import importlib.util
+    import sys
+
+    def load(name: str):
+        tools = str(REPO_ROOT / 'tools')
+        if tools not in sys.path:
+            sys.path.insert(0, tools)
+        spec = importlib.util.spec_from_file_location(
+            f'_tool_{name}', REPO_ROOT / 'tools' / f'{name}.py')
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
+@pytest.fixture(scope='session')
 def tno42() -> Path:
     return _shared('tno42')
 

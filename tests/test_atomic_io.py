@@ -2,19 +2,14 @@
 
 Every writer of results uses it (fusing tools, eval_fusion, kaist2coco,
 eval_kaist, the split writer, make_report's cache, export_weights)."""
-import importlib.util
 import os
-import sys
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch
 
 from msfam_mm.datasets.fusion.split import write_pair_list
 from msfam_mm.utils import write_bytes_atomic, write_text_atomic
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(params=[0o022, 0o027])
@@ -54,14 +49,9 @@ def test_failed_write_keeps_the_old_file_and_no_temporary(tmp_path,
     assert [p.name for p in tmp_path.iterdir()] == ['result.json']
 
 
-def test_exported_weights_get_the_mode_open_would_give(umask, tmp_path):
-    tools = str(REPO / 'tools')
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
-    spec = importlib.util.spec_from_file_location(
-        '_tool_export_weights_mode', REPO / 'tools' / 'export_weights.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_exported_weights_get_the_mode_open_would_give(umask, tmp_path,
+                                                       load_tool):
+    tool = load_tool('export_weights')
     path = str(tmp_path / 'w_fp16.pth')
     tool.save_all_atomic({path: OrderedDict(w=torch.ones(2))})
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask

@@ -52,6 +52,17 @@ def _args(root, out, *extra):
             '--out', str(out), '--no-progress', *extra]
 
 
+def _assert_ranked_without(table, rows, method, stem):
+    """The Markdown summary row of ``method`` counts 2 images and its EN
+    is the mean ± std of its CSV rows other than ``stem``."""
+    line = next(x for x in table.splitlines() if x.startswith(f'| {method}'))
+    cells = [c.strip() for c in line.strip('|').split('|')]
+    en = [float(r['EN']) for r in rows
+          if r['method'] == method and r['image'] != stem]
+    assert cells[1] == '2'
+    assert f'{np.mean(en):.4f} ± {np.std(en, ddof=1):.4f}' in cells[2]
+
+
 def _read_rows(path):
     with open(path, newline='') as f:
         return list(csv.DictReader(f))
@@ -126,13 +137,7 @@ def test_cli_bad_image_is_skipped_and_reported_by_name(cli, tno_subset,
         ('FusionGAN', '01'), ('FusionGAN', '05'), ('FusionGAN', '10')]
     # FusionGAN's 05 is in the CSV but not in the ranked summary
     table = md.read_text()
-    gan = next(line for line in table.splitlines()
-               if line.startswith('| FusionGAN'))
-    cells = [c.strip() for c in gan.strip('|').split('|')]
-    en = [float(r['EN']) for r in rows
-          if r['method'] == 'FusionGAN' and r['image'] != '05']
-    assert cells[1] == '2'
-    assert f'{np.mean(en):.4f} ± {np.std(en, ddof=1):.4f}' in cells[2]
+    _assert_ranked_without(table, rows, 'FusionGAN', '05')
     assert 'the 2 image(s) scored for every method' in table
     assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]
 
@@ -208,13 +213,7 @@ def test_cli_methods_missing_images_are_ranked_on_common_images(
     rows = _read_rows(out)
     assert len(rows) == 5  # every scored image is in the CSV
     table = md.read_text()
-    dense = next(line for line in table.splitlines()
-                 if line.startswith('| DenseFuse'))
-    cells = [c.strip() for c in dense.strip('|').split('|')]
-    en = [float(r['EN']) for r in rows
-          if r['method'] == 'DenseFuse' and r['image'] != '01']
-    assert cells[1] == '2'
-    assert f'{np.mean(en):.4f} ± {np.std(en, ddof=1):.4f}' in cells[2]
+    _assert_ranked_without(table, rows, 'DenseFuse', '01')
     assert 'DenseFuse 3, FusionGAN 2' in table
     assert 'DenseFuse 3, FusionGAN 2' in captured.out
 

@@ -1,26 +1,14 @@
 """tools/make_report.py reuses a cached score only for the same fused
 image, the same sources and the same metric code."""
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import cv2
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope='module')
-def report_tool():
-    tools = str(REPO / 'tools')
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
-    spec = importlib.util.spec_from_file_location(
-        '_tool_make_report_cache', REPO / 'tools' / 'make_report.py')
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def report_tool(load_tool):
+    return load_tool('make_report')
 
 
 def test_cached_scores_follow_their_inputs(report_tool, tno42, tmp_path,

@@ -2,9 +2,7 @@
 tools/make_report.py and tools/visualize.py (on real TNO / RoadScene crops).
 """
 import hashlib
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import cv2
@@ -18,30 +16,19 @@ PUBLISHED = ('DenseFuse', 'FusionGAN', 'IFCNN', 'PIAFusion', 'PMGI',
              'RFN-Nest', 'SDNet', 'SeAFusion', 'U2Fusion')
 
 
-def _load_tool(name):
-    tools = str(REPO / 'tools')
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', REPO / 'tools' / f'{name}.py')
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+@pytest.fixture(scope='module')
+def export_tool(load_tool):
+    return load_tool('export_weights')
 
 
 @pytest.fixture(scope='module')
-def export_tool():
-    return _load_tool('export_weights')
+def report_tool(load_tool):
+    return load_tool('make_report')
 
 
 @pytest.fixture(scope='module')
-def report_tool():
-    return _load_tool('make_report')
-
-
-@pytest.fixture(scope='module')
-def vis_tool():
-    return _load_tool('visualize')
+def vis_tool(load_tool):
+    return load_tool('visualize')
 
 
 def _sha(path):
@@ -432,14 +419,15 @@ def test_visualize_writes_figures(vis_tool, exported, tiny_data_root,
     assert not (tmp_path / 'f2').exists()
 
 
-def test_loss_gradients_tool_on_shipped_weights(tno42, tmp_path, capsys):
+def test_loss_gradients_tool_on_shipped_weights(tno42, tmp_path, capsys,
+                                                load_tool):
     """tools/loss_gradients.py (the gradient figures of docs/training.md):
     one entry per term of Eq. 2, finite and non-zero, the same whether the
     network comes as a bare state dict or inside a training checkpoint;
     the L1 gradient obeys its analytic bound; a crop outside the image is
     refused with the file named."""
     import json
-    tool = _load_tool('loss_gradients')
+    tool = load_tool('loss_gradients')
     net = REPO / 'checkpoints' / 'msfam_cpu_stage2_fp16.pth'
     cls = REPO / 'checkpoints' / 'msfam_cpu_classifier_fp16.pth'
     vis, ir = str(tno42 / 'vi' / '05.png'), str(tno42 / 'ir' / '05.png')
@@ -471,14 +459,14 @@ def test_loss_gradients_tool_on_shipped_weights(tno42, tmp_path, capsys):
                    '--crop', '400', '0', '128', '128'])
 
 
-def test_score_checkpoints_tool(tno42, tmp_path, capsys):
+def test_score_checkpoints_tool(tno42, tmp_path, capsys, load_tool):
     """tools/score_checkpoints.py (how the shipped stage 2 was chosen): one
     JSON line per candidate with the means over the listed pairs; the
     classic 'max' line equals evaluate_fusion on np.maximum; a missing
     checkpoint is refused by name."""
     import json
     from msfam_mm.evaluation.fusion_metrics import evaluate_fusion
-    tool = _load_tool('score_checkpoints')
+    tool = load_tool('score_checkpoints')
     split = tmp_path / 'two.txt'
     split.write_text('# two TNO pairs\ntno42/vi/08.png tno42/ir/08.png\n'
                      'tno42/vi/05.png tno42/ir/05.png\n')

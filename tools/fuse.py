@@ -17,7 +17,8 @@ interrupted. ``--list-methods`` prints the registered methods.
 import argparse
 import sys
 
-from fuse_kaist import USAGE_ERRORS, error_text, jpeg_quality, parse_options
+from fuse_kaist import (USAGE_ERRORS, add_fusion_arguments, error_text,
+                        parse_options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,43 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
                    'stems as --vis (only read)')
     p.add_argument('--out', help='output folder (created; outside the '
                    'input folders)')
-    p.add_argument('--method', help='fusion method (see --list-methods)')
-    p.add_argument('--config', help='model config (learned methods; msfam '
-                   'defaults to configs/msfam_stage2.py)')
-    p.add_argument('--checkpoint', help='model weights (learned methods; '
-                   'msfam defaults to the shipped '
-                   'checkpoints/msfam_cpu_stage2_fp16.pth)')
-    p.add_argument('--color', action='store_true',
-                   help='fuse the visible Y channel, keep its colour')
-    p.add_argument('--normalize', choices=('minmax', 'clip'),
-                   help='output scaling (default: minmax for learned '
-                   'methods as in Section 4.1, clip for classic ones)')
-    p.add_argument('--device', default='cpu',
-                   help="'cpu' (default), 'cuda', 'cuda:N' or 'auto'")
-    p.add_argument('--precision', default='fp32',
-                   choices=('fp32', 'bf16', 'fp16'),
-                   help='fp32 (default), bf16 autocast (CPU with AMX/'
-                   'AVX512-BF16, or CUDA) or fp16 autocast (CUDA)')
-    p.add_argument('--batch-size', type=int, default=1,
-                   help='pairs per model call (default 1; pairs of one size '
-                   'are batched together)')
-    p.add_argument('--workers', type=int, default=2,
-                   help='threads decoding inputs (0: main thread)')
-    p.add_argument('--ext', default='png', choices=('png', 'jpg'),
-                   help='output format (png: lossless, default)')
-    p.add_argument('--jpeg-quality', type=jpeg_quality, default=95,
-                   help='JPEG quality 0..100 for --ext jpg (default 95)')
+    add_fusion_arguments(p)
     p.add_argument('--overwrite', action='store_true',
                    help='fuse every pair again, replacing outputs (also '
                    'with other settings or inputs than OUT holds)')
-    p.add_argument('--no-progress', action='store_true',
-                   help='no progress bar')
-    p.add_argument('--option', action='append', default=[],
-                   metavar='KEY=VALUE',
-                   help='method option, e.g. levels=5 or spatial_mode='
-                   'l1_ratio (values parsed as JSON when possible)')
-    p.add_argument('--list-methods', action='store_true',
-                   help='print the registered fusion methods and exit')
     return p
 
 

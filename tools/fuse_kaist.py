@@ -42,15 +42,11 @@ def jpeg_quality(text):
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('kaist_root', nargs='?',
-                   help='KAIST copy with the official layout (only read)')
-    p.add_argument('out_root', nargs='?',
-                   help='output root (created; KAIST layout); must lie '
-                   'outside KAIST_ROOT')
+def add_fusion_arguments(p: argparse.ArgumentParser,
+                         device_help: str = "'cpu' (default), 'cuda', "
+                         "'cuda:N' or 'auto'") -> None:
+    """The options tools/fuse.py and this tool share: the method and its
+    model, device and precision, and the output format."""
     p.add_argument('--method',
                    help='fusion method (see --list-methods)')
     p.add_argument('--list-methods', action='store_true',
@@ -60,13 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--checkpoint', help='model weights (learned methods; '
                    'msfam defaults to the shipped '
                    'checkpoints/msfam_cpu_stage2_fp16.pth)')
-    p.add_argument('--image-set', help='frame list, e.g. '
-                   'imageSets/test-all-20.txt (relative to KAIST_ROOT); '
-                   'default: every frame under images/. Several lists may '
-                   'be fused into one OUT_ROOT, one run each')
-    p.add_argument('--device', default='cpu',
-                   help="'cpu', 'cuda', 'cuda:N' or 'auto' (default cpu); "
-                   'under torchrun cuda means cuda:LOCAL_RANK')
+    p.add_argument('--option', action='append', default=[],
+                   metavar='KEY=VALUE',
+                   help='method option, e.g. levels=5 or spatial_mode='
+                   'l1_ratio (values parsed as JSON when possible)')
+    p.add_argument('--device', default='cpu', help=device_help)
     p.add_argument('--precision', default='fp32',
                    choices=('fp32', 'bf16', 'fp16'),
                    help='fp32 (default), bf16 autocast (CPU with AMX/'
@@ -77,15 +71,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help='output scaling (default: minmax for learned '
                    'methods as in Section 4.1, clip for classic ones)')
     p.add_argument('--batch-size', type=int, default=1,
-                   help='pairs per model call (default 1)')
+                   help='pairs per model call (default 1; pairs of one size '
+                   'are batched together)')
     p.add_argument('--workers', type=int, default=2,
                    help='threads decoding inputs (0: main thread)')
-    p.add_argument('--writer-threads', type=int, default=2,
-                   help='threads encoding and writing outputs (default 2)')
     p.add_argument('--ext', default='png', choices=('png', 'jpg'),
                    help='output format (png: lossless, default)')
     p.add_argument('--jpeg-quality', type=jpeg_quality, default=95,
                    help='JPEG quality 0..100 for --ext jpg (default 95)')
+    p.add_argument('--no-progress', action='store_true',
+                   help='no progress bar')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('kaist_root', nargs='?',
+                   help='KAIST copy with the official layout (only read)')
+    p.add_argument('out_root', nargs='?',
+                   help='output root (created; KAIST layout); must lie '
+                   'outside KAIST_ROOT')
+    add_fusion_arguments(
+        p, device_help="'cpu', 'cuda', 'cuda:N' or 'auto' (default cpu); "
+        'under torchrun cuda means cuda:LOCAL_RANK')
+    p.add_argument('--image-set', help='frame list, e.g. '
+                   'imageSets/test-all-20.txt (relative to KAIST_ROOT); '
+                   'default: every frame under images/. Several lists may '
+                   'be fused into one OUT_ROOT, one run each')
+    p.add_argument('--writer-threads', type=int, default=2,
+                   help='threads encoding and writing outputs (default 2)')
     p.add_argument('--modality', default='fused',
                    help='name of the output modality folder (default fused)')
     p.add_argument('--annotations', default='copy',
@@ -105,12 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--merge-only', action='store_true',
                    help='only merge the records of OUT_ROOT into '
                    'manifest.json (exit 0 when complete, 1 when not)')
-    p.add_argument('--no-progress', action='store_true',
-                   help='no progress bar')
-    p.add_argument('--option', action='append', default=[],
-                   metavar='KEY=VALUE',
-                   help='method option, e.g. levels=5 or spatial_mode='
-                   'l1_ratio (values parsed as JSON when possible)')
     return p
 
 
