@@ -68,3 +68,14 @@ def test_net_loader_reports_missing_and_unexpected_together(tmp_path):
                                        r"unexpected \['extra\.weight'\].*"
                                        r"checkpoint of this config"):
         load_net_weights(_TwoParts().net, path)
+
+
+def test_a_file_that_is_no_checkpoint_is_named(tmp_path):
+    """torch.load of a text file raises a bare KeyError (e.g. 101); the
+    loader says which file it could not load."""
+    from msfam_mm.utils import load_checkpoint_safe
+    text = tmp_path / 'notes.pth'
+    text.write_text('exported weights? no, notes\n')
+    with pytest.raises(RuntimeError, match=r'cannot load checkpoint .*'
+                                           r'notes\.pth'):
+        load_checkpoint_safe(text)

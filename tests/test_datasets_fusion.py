@@ -284,3 +284,19 @@ def test_center_crop_is_deterministic():
     out = crop(dict(img=img.copy()))
     assert out['crop_bbox'] == (40, 40, 80, 60)
     np.testing.assert_array_equal(out['img'], img[40:60, 40:80])
+
+
+def test_training_reader_refuses_truncated_images(roadscene221, tmp_path):
+    """Training reads images with inference's checked reader: OpenCV alone
+    turns a truncated JPEG into grey rows with only a warning."""
+    from msfam_mm.datasets.transforms.loading import read_grey_image
+    src = roadscene221 / 'vi' / 'FLIR_00306.jpg'
+    cut = tmp_path / 'cut.jpg'
+    cut.write_bytes(src.read_bytes()[:20000])
+    with pytest.raises(ValueError, match=r'cut\.jpg: truncated JPEG'):
+        read_grey_image(str(cut))
+    whole = read_grey_image(str(src))
+    ref = cv2.cvtColor(cv2.imread(str(src)), cv2.COLOR_BGR2GRAY)
+    assert whole.dtype == np.uint8 and np.array_equal(whole, ref)
+    with pytest.raises(FileNotFoundError, match='nope.png'):
+        read_grey_image(str(tmp_path / 'nope.png'))

@@ -407,6 +407,13 @@ def test_fusion_metric_options_and_errors():
         FusionMetric(convention='avg')
     with pytest.raises(ValueError, match='shape'):
         m.process({}, [dict(fused=x[None], vis=x, ir=x)])
+    # an image too small for a metric: the error names it
+    tiny = x[:, :8, :9]
+    with pytest.raises(ValueError, match=r'FusionMetric: data/vi/tiny\.png: '
+                                         r'.*11x11 window'):
+        FusionMetric(metrics=['ssim']).process(
+            {}, [dict(fused=tiny, vis=tiny, ir=tiny,
+                      img_path='data/vi/tiny.png')])
 
 
 def test_minmax_to_uint8():

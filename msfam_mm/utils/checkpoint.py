@@ -8,7 +8,6 @@ in place even when this module is imported on its own).
 """
 import glob
 import os
-import pickle
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
@@ -75,8 +74,10 @@ def load_checkpoint_safe(path: PathLike, map_location='cpu') -> dict:
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError,
-            TypeError, AttributeError) as err:
+    except Exception as err:  # noqa: BLE001
+        # any failure names the file: a refused global (UnpicklingError), a
+        # truncated zip, or a file that is no checkpoint at all (torch.load
+        # of a text file raises KeyError, IndexError, ... from its unpickler)
         raise RuntimeError(
             f'cannot load checkpoint {path!r} with weights_only=True '
             f'(refused or corrupt): {err}') from err

@@ -9,7 +9,6 @@ values unchanged.
 import os
 from typing import Sequence
 
-import cv2
 import numpy as np
 
 from msfam_mm.registry import TRANSFORMS
@@ -20,30 +19,20 @@ __all__ = ['LoadGreyImage', 'read_grey_image']
 def read_grey_image(path: str) -> np.ndarray:
     """Read an 8-bit image file as a (H, W) uint8 grey array.
 
+    The same checked reader as inference (``msfam_mm.apis.read_image``):
+    OpenCV alone decodes a truncated JPEG into grey rows with only a
+    warning, which training would then learn from.
+
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file cannot be decoded, or is not 8-bit.
+        ValueError: the file is truncated, cannot be decoded, or is not
+            8-bit (the message names it).
     """
+    # imported here: msfam_mm.apis builds on the datasets package
+    from msfam_mm.apis.image_io import read_image, to_grey
     if not os.path.isfile(path):
         raise FileNotFoundError(f'image file {path!r} does not exist')
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ValueError(f'image file {path!r} cannot be decoded by OpenCV '
-                         '(corrupt or unsupported format)')
-    if img.dtype != np.uint8:
-        raise ValueError(f'image file {path!r} is {img.dtype}, expected an '
-                         '8-bit image (docs/CONTRACTS.md)')
-    if img.ndim == 3:
-        if img.shape[2] == 4:
-            img = cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY)
-        elif img.shape[2] == 3:
-            img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-        elif img.shape[2] == 1:
-            img = img[..., 0]
-        else:
-            raise ValueError(f'image file {path!r} has {img.shape[2]} '
-                             'channels, expected 1, 3 or 4')
-    return np.ascontiguousarray(img)
+    return np.ascontiguousarray(to_grey(read_image(path)))
 
 
 @TRANSFORMS.register_module()

@@ -117,10 +117,14 @@ class FusionMetric(BaseMetric):
             fused = minmax_to_uint8(_grey_2d(sample['fused'], 'fused', name))
             vis = unit_to_uint8(_grey_2d(sample['vis'], 'vis', name))
             ir = unit_to_uint8(_grey_2d(sample['ir'], 'ir', name))
-            values = evaluate_fusion(
-                fused, vis, ir, metrics=self.metrics,
-                convention=self.convention,
-                names=[f'{name} (fused)', f'{name} (vis)', f'{name} (ir)'])
+            try:
+                values = evaluate_fusion(
+                    fused, vis, ir, metrics=self.metrics,
+                    convention=self.convention,
+                    names=[f'{name} (fused)', f'{name} (vis)',
+                           f'{name} (ir)'])
+            except ValueError as err:  # e.g. smaller than the SSIM window
+                raise ValueError(f'FusionMetric: {name}: {err}') from None
             if not self.per_source:
                 values = {k: values[k] for k in self.metrics}
             self.results.append(values)
