@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 from msfam_mm.datasets.fusion import (PairedFusionDataset,
                                       PublishedFusionDataset,
                                       SingleBandImageDataset, make_pair_split,
-                                      read_list_file)
+                                      read_list_file, scene_set_of)
 from msfam_mm.datasets.transforms import (LoadGreyImage, PackFusionInputs,
                                           PairedRandomCrop, PairedRandomFlip,
                                           RandomRuleFusion, fuse_max,
@@ -206,6 +206,27 @@ def test_split_is_deterministic_and_matches_committed_files(
     assert other['test'] != split['test']
 
 
+def test_split_refuses_what_would_leak_into_test(data_root, tmp_path):
+    """A folder pair given twice (under another spelling), a visible folder
+    used as infrared, or the same files under a second name would put the
+    same images in train and test."""
+    with pytest.raises(ValueError, match='given twice'):
+        make_pair_split(str(data_root), [('tno42/vi', 'tno42/ir'),
+                                         ('./tno42/vi', 'tno42/ir/')])
+    with pytest.raises(ValueError, match='are the same'):
+        make_pair_split(str(data_root), [('tno42/vi', 'tno42/vi')])
+    root = tmp_path / 'root'
+    root.mkdir()
+    for name in ('a', 'b'):  # one data set linked under two names
+        (root / name).symlink_to(data_root / 'tno42')
+    with pytest.raises(ValueError, match='given twice'):
+        make_pair_split(str(root), [('a/vi', 'a/ir'), ('b/vi', 'b/ir')])
+    # the same files in other pairs (bands swapped)
+    with pytest.raises(ValueError, match=r'image\(s\) would be in train '
+                                         'and test alike'):
+        make_pair_split(str(root), [('a/vi', 'a/ir'), ('b/ir', 'b/vi')])
+
+
 def test_paired_dataset_from_split_and_from_folders(data_root, repo_root):
     ds = PairedFusionDataset(
         data_root=str(data_root),
@@ -242,7 +263,7 @@ def test_paired_dataset_missing_counterpart_is_named(tmp_path, tno42):
 
 
 def test_single_band_and_published_datasets(data_root, repo_root,
-                                            tno42_fusions):
+                                            tno42_fusions, tmp_path):
     train = str(repo_root / 'data/splits/tno_roadscene_train.txt')
     both = SingleBandImageDataset(data_root=str(data_root), ann_file=train)
     vis = SingleBandImageDataset(data_root=str(data_root), ann_file=train,
@@ -262,6 +283,31 @@ def test_single_band_and_published_datasets(data_root, repo_root,
     test_stems = {osp.basename(p.split()[0]) for p in open(test)
                   if p.startswith('tno42/')}
     assert stems == test_stems
+    # the same list with the files' real absolute paths (data_root links
+    # to them) selects the same fusions
+    absolute = tmp_path / 'abs.txt'
+    absolute.write_text(''.join(
+        f'{osp.realpath(data_root / v)} {osp.realpath(data_root / i)}\n'
+        for v, i in
+        (line.split() for line in open(test) if not line.startswith('#'))))
+    again = PublishedFusionDataset(data_root=str(data_root),
+                                   pairs_ann_file=str(absolute))
+    assert len(again) == len(pub)
+    # a split without TNO pairs: a clear error, not mmengine's packing one
+    road = tmp_path / 'road.txt'
+    road.write_text(''.join(line for line in open(test)
+                            if line.startswith('roadscene221/')))
+    with pytest.raises(ValueError, match=r'no pair of .*road\.txt.*'
+                                         r'source_dir'):
+        PublishedFusionDataset(data_root=str(data_root),
+                               pairs_ann_file=str(road))
+
+
+def test_scene_set_of_paths_inside_and_outside_the_data_root(tmp_path):
+    assert scene_set_of('data/tno42/vi/05.png', 'data/') == 'tno42'
+    # an absolute list entry elsewhere: the folder above the band folder
+    outside = str(tmp_path / 'elsewhere' / 'roadscene221' / 'ir' / 'a.jpg')
+    assert scene_set_of(outside, 'data/') == 'roadscene221'
 
 
 # ---------------------------------------------------------------- metric --

@@ -41,8 +41,11 @@ def main(argv=None):
             sys.exit(f'make_split: --pairs must be VIS_DIR:IR_DIR, got '
                      f'{spec!r}')
         folder_pairs.append(tuple(spec.split(':')))
-    split = make_pair_split(args.data_root, folder_pairs, args.test_ratio,
-                            args.seed)
+    try:
+        split = make_pair_split(args.data_root, folder_pairs,
+                                args.test_ratio, args.seed)
+    except (ValueError, OSError) as err:
+        sys.exit(f'make_split: {err}')
     for part, pairs in split.items():
         path = osp.join(args.out_dir, f'{args.name}_{part}.txt')
         header = (f'{part} split of {len(split["train"]) + len(split["test"])}'

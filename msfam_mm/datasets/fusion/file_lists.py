@@ -29,6 +29,12 @@ def scene_set_of(path: str, data_root: str = '') -> str:
     """
     rel = osp.relpath(path, data_root) if data_root else path
     parts = [p for p in osp.normpath(rel).split(os.sep) if p not in ('', '.')]
+    if parts and parts[0] == '..':
+        # outside data_root (an absolute path in a list): the folder that
+        # holds the band folder, as in <set>/vi/05.png
+        parts = [p for p in osp.normpath(osp.abspath(path)).split(os.sep)
+                 if p]
+        return parts[-3] if len(parts) >= 3 else ''
     return parts[0] if len(parts) > 1 else ''
 
 

@@ -40,7 +40,7 @@ class PublishedFusionDataset(BaseDataset):
     Example:
         >>> ds = PublishedFusionDataset(
         ...     data_root='data/', fusion_root='tno42_published_fusions',
-        ...     pairs_ann_file='data/splits/tno_roadscene_test.txt',
+        ...     pairs_ann_file='splits/tno_roadscene_test.txt',
         ...     label=(1, 1))
         >>> len(ds)  # 3 TNO test pairs x 9 methods
         27
@@ -82,11 +82,18 @@ class PublishedFusionDataset(BaseDataset):
         if self.pairs_ann_file:
             ann = self.pairs_ann_file if osp.isabs(self.pairs_ann_file) \
                 else self._root(self.pairs_ann_file)
-            source = osp.normpath(self._root(self.source_dir))
+            # real paths: the list may name files absolutely or via links
+            source = osp.realpath(self._root(self.source_dir))
             stems = sorted(
                 osp.splitext(osp.basename(vis))[0]
                 for vis, _ in read_list_file(ann, self.data_root, columns=2)
-                if osp.normpath(osp.dirname(vis)) == source)
+                if osp.realpath(osp.dirname(vis)) == source)
+            if not stems:
+                raise ValueError(
+                    f'PublishedFusionDataset: no pair of {ann!r} has its '
+                    f'visible image in {source!r} (source_dir), so there is '
+                    'no published fusion to use; leave this dataset out of '
+                    'the config for such a split')
         # the data set of the pairs the fusions were made from
         scene_set = scene_set_of(osp.join(self._root(self.source_dir), 'x'),
                                  self.data_root)

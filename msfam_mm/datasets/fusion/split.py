@@ -55,7 +55,18 @@ def make_pair_split(data_root: str,
     if not folder_pairs:
         raise ValueError('make_pair_split: no folder pairs given')
     pairs: List[Pair] = []
+    seen_dirs = set()
     for vis_dir, ir_dir in folder_pairs:
+        key = tuple(osp.realpath(osp.join(data_root, d))
+                    for d in (vis_dir, ir_dir))
+        if key[0] == key[1]:
+            raise ValueError(f'make_pair_split: visible and infrared folder '
+                             f'are the same ({vis_dir!r}, {ir_dir!r})')
+        if key in seen_dirs:
+            raise ValueError(f'make_pair_split: folder pair {vis_dir!r}:'
+                             f'{ir_dir!r} is given twice; its pairs would '
+                             'land in train and test alike')
+        seen_dirs.add(key)
         for vis, ir in match_pairs_by_stem(osp.join(data_root, vis_dir),
                                            osp.join(data_root, ir_dir)):
             pairs.append(tuple(
@@ -69,6 +80,15 @@ def make_pair_split(data_root: str,
     order = np.random.RandomState(seed).permutation(len(pairs))
     test = sorted(pairs[i] for i in order[:n_test])
     train = sorted(pairs[i] for i in order[n_test:])
+    # the same image file under two names (symlinked folders) would leak
+    files = {osp.realpath(osp.join(data_root, p)): p
+             for pair in test for p in pair}
+    shared = [p for pair in train for p in pair
+              if osp.realpath(osp.join(data_root, p)) in files]
+    if shared:
+        raise ValueError(f'make_pair_split: {len(shared)} image(s) would be '
+                         f'in train and test alike, e.g. {shared[0]!r}; give '
+                         'each folder once')
     return dict(train=train, test=test)
 
 
