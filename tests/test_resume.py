@@ -163,3 +163,24 @@ def test_resume_fails_without_the_allow_list(repo_root, tmp_path):
     assert 'HistoryBuffer' in out.stdout
     loaded = load_checkpoint_safe(path)
     assert loaded['message_hub']['log_scalars']['loss'].current() == 1.0
+
+
+def test_train_cli_refuses_bad_input_before_building_anything(
+        load_tool, repo_root, capsys, tmp_path):
+    """A missing config, a malformed --cfg-options item or a --resume file
+    that does not exist is a usage error (exit 2) naming it, not a
+    traceback after the Runner and datasets were built."""
+    train = load_tool('train')
+    stage1 = str(repo_root / 'configs' / 'msfam_stage1.py')
+    cases = [
+        ([str(tmp_path / 'nope.py')], "nope.py' does not exist"),
+        ([stage1, '--cfg-options', 'foo'],
+         '--cfg-options: expected KEY=VALUE'),
+        ([stage1, '--resume', str(tmp_path / 'x.pth')],
+         "--resume: checkpoint '"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            train.parse_args(argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err

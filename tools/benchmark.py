@@ -76,7 +76,10 @@ def parse_args(argv=None):
                    '--precision on random crops of this size (bf16 = '
                    'the autocast of tools/train.py --amp)')
     p.add_argument('--out', help='also write the JSON to this file')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if (args.vis is None) != (args.ir is None):
+        p.error('--vis and --ir go together (one image pair)')
+    return args
 
 
 def cpu_flags():

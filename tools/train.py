@@ -16,6 +16,19 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+def parse_checked(parser: argparse.ArgumentParser, argv=None):
+    """Parse, turning what would be a traceback into a usage error: a
+    malformed ``--cfg-options`` item (mmengine's DictAction raises a bare
+    ValueError) and a config file that does not exist."""
+    try:
+        args = parser.parse_args(argv)
+    except ValueError as err:
+        parser.error(f'--cfg-options: expected KEY=VALUE items ({err})')
+    if not osp.isfile(args.config):
+        parser.error(f'config file {args.config!r} does not exist')
+    return args
+
+
 def parse_args(argv=None):
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Train an MSFAM model')
@@ -37,7 +50,9 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parse_checked(parser, argv)
+    if args.resume not in (None, 'auto') and not osp.isfile(args.resume):
+        parser.error(f'--resume: checkpoint {args.resume!r} does not exist')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -111,6 +126,15 @@ def main(argv=None):
     import msfam_mm  # noqa: F401  (registers modules, safe checkpoint load)
     from mmengine.runner import Runner
     cfg = build_cfg(args)
+    if args.resume == 'auto':
+        from mmengine.runner import find_latest_checkpoint
+        if find_latest_checkpoint(cfg.work_dir) is None:
+            # mmengine starts from scratch here (the auto-resume of
+            # restarted jobs); say so loudly: a mistyped --work-dir would
+            # otherwise restart a long run unnoticed
+            print(f'train.py: WARNING: --resume found no checkpoint in '
+                  f'{cfg.work_dir!r}; training starts from iteration 0',
+                  file=sys.stderr)
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
