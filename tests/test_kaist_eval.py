@@ -311,6 +311,9 @@ def test_eval_kaist_tool_inputs(kaist_sample, tmp_path, repo_root, capsys):
         capsys.readouterr().err
     scores = json.loads(out.read_text())
     assert scores['MR-2_all'] < 1e-6 and scores['AP'] == pytest.approx(100)
+    # strict JSON (no NaN): a size range without ground truth is null
+    assert 'NaN' not in out.read_text()
+    assert all(v is None or math.isfinite(v) for v in scores.values())
     # --category-id keeps only that category (and entries without one):
     # only the first frame's persons remain found
     assert tool.main(['--ann', str(ann), '--det', str(det), '--json-out',

@@ -581,7 +581,7 @@ def test_export_refuses_to_overwrite_its_input(export_tool, exported,
 
 
 def test_export_replacing_a_file_says_so_and_help_shows_defaults(
-        export_tool, stage2_checkpoint, tmp_path, capsys):
+        export_tool, stage2_checkpoint, tmp_path, capsys, monkeypatch):
     out = tmp_path / 'out'
     out.mkdir()
     old = _export_outputs(out)[0]
@@ -593,6 +593,7 @@ def test_export_replacing_a_file_says_so_and_help_shows_defaults(
     assert f'replaced {old}' in captured.err
     assert hashlib.sha256(b'old weights').hexdigest() in captured.err
     assert _sha(old) in captured.out
+    monkeypatch.setenv('COLUMNS', '2000')  # no line break inside a path
     with pytest.raises(SystemExit):
         export_tool.parse_args(['--help'])
     text = ' '.join(capsys.readouterr().out.split())
@@ -656,6 +657,9 @@ def test_visualize_defaults_work_from_any_directory(vis_tool, tmp_path,
     assert Path(args.data_root) == REPO / 'data'
     assert Path(args.out_dir) == REPO / 'docs' / 'figures'
     assert os.path.isfile(args.config) and os.path.isfile(args.checkpoint)
+    # wide help lines: argparse would otherwise break a long path (a deep
+    # clone) inside the name
+    monkeypatch.setenv('COLUMNS', '2000')
     with pytest.raises(SystemExit):
         vis_tool.parse_args(['--help'])
     text = ' '.join(capsys.readouterr().out.split())

@@ -163,6 +163,8 @@ def _evaluate_or_report(task):
 
 def build_tasks(vis_dir: Path, ir_dir: Path,
                 methods: Sequence[Tuple[str, Path]], metrics, convention):
+    """``(tasks, missing)``: one task per fused image, and how many source
+    pairs lack a fused image (summed over methods; each is warned about)."""
     vis = list_images(vis_dir, 'visible')
     ir = list_images(ir_dir, 'infrared')
     if set(vis) != set(ir):
@@ -171,7 +173,7 @@ def build_tasks(vis_dir: Path, ir_dir: Path,
         raise EvalError(f'visible and infrared folders do not pair up: only '
                         f'in {vis_dir}: {only_v[:10]}; only in {ir_dir}: '
                         f'{only_i[:10]}')
-    tasks = []
+    tasks, n_missing = [], 0
     for method, folder in methods:
         fused = list_images(folder, f'fused ({method})')
         extra = sorted(set(fused) - set(vis))
@@ -179,6 +181,7 @@ def build_tasks(vis_dir: Path, ir_dir: Path,
             raise EvalError(f'{folder}: fused images without a source pair: '
                             f'{extra[:10]}')
         missing = sorted(set(vis) - set(fused))
+        n_missing += len(missing)
         if missing:
             print(f'warning: {method}: {len(missing)} source pair(s) have no '
                   f'fused image in {folder} and are skipped: {missing[:10]}',
@@ -186,7 +189,7 @@ def build_tasks(vis_dir: Path, ir_dir: Path,
         for stem in sorted(fused):
             tasks.append((method, stem, fused[stem], vis[stem], ir[stem],
                           metrics, convention))
-    return tasks
+    return tasks, n_missing
 
 
 def run_tasks(tasks, workers: int, progress: bool = True):
@@ -365,8 +368,8 @@ def main(argv=None) -> int:
         except ValueError as err:
             raise EvalError(str(err)) from None
         methods = parse_fused(args.fused)
-        tasks = build_tasks(args.vis, args.ir, methods, metrics,
-                            args.convention)
+        tasks, n_missing = build_tasks(args.vis, args.ir, methods, metrics,
+                                       args.convention)
         results, errors = run_tasks(tasks, args.workers,
                                     not args.no_progress)
     except EvalError as err:
@@ -394,6 +397,7 @@ def main(argv=None) -> int:
     if errors:
         print(f'error: {len(errors)} of {len(tasks)} image(s) could not be '
               'scored and were skipped (listed above)', file=sys.stderr)
+    if errors or n_missing:  # missing fused images count as not scored
         return EXIT_SKIPPED
     return EXIT_OK
 

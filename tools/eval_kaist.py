@@ -128,14 +128,17 @@ def main(argv=None):
     for k, v in mr.items():
         print(f'  {k:6s} {v["mr"] * 100:6.2f} %   ({v["num_images"]} frames,'
               f' {v["num_gt"]} persons)')
-    print('COCO bbox AP (all person boxes; people/cyclist/person? are crowd '
-          'regions), higher is better:')
+    print('COCO bbox AP in % (all person boxes; people/cyclist/person? are '
+          'crowd regions), higher is better:')
     for k in ('AP', 'AP50', 'AP75', 'AP_S', 'AP_M', 'AP_L'):
         v = ap[k] * 100
-        print(f'  {k:6s} {"n/a" if math.isnan(v) else f"{v:6.2f}"}')
+        print(f'  {k:6s} {"n/a" if math.isnan(v) else f"{v:6.2f} %"}')
     if args.json_out:
         from msfam_mm.utils import write_text_atomic
-        write_text_atomic(args.json_out, json.dumps(report, indent=1))
+        # strict JSON: null where there is no value (no such boxes)
+        strict = {k: None if isinstance(v, float) and math.isnan(v) else v
+                  for k, v in report.items()}
+        write_text_atomic(args.json_out, json.dumps(strict, indent=1))
     return 0
 
 

@@ -149,8 +149,10 @@ class OptionalPretrainedInit:
             print_log(
                 f'{name}: ImageNet-pretrained weights NOT loaded ({reason}); '
                 'training this backbone FROM SCRATCH. Put the file in the '
-                'torch hub cache or pass a local file, e.g. --cfg-options '
-                'model.backbone.init_cfg.checkpoint=/path/resnet50.pth',
+                "torch hub cache or set this init's checkpoint to a local "
+                'file (the GFLV2 configs: --cfg-options '
+                'model.backbone.init_cfg.2.checkpoint=/path/resnet50.pth, '
+                'docs/detection.md)',
                 logger='current', level=30)  # logging.WARNING
             if self.unfreeze_on_scratch:
                 self._unfreeze(module)
