@@ -46,8 +46,11 @@ sys.path.insert(0, REPO_ROOT)
 
 import torch  # noqa: E402
 
-# Absolute, so that the tool works from any directory.
-DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'msfam_stage2.py')
+# the shipped config as the inference API defines it; absolute paths, so
+# that the tool works from any directory
+from msfam_mm.apis.model_loading import (  # noqa: E402
+    DEFAULT_MSFAM_CONFIG as DEFAULT_CONFIG, file_sha256)
+
 DEFAULT_OUT_DIR = osp.join(REPO_ROOT, 'checkpoints')
 DEFAULT_PREFIX = 'msfam_cpu'
 
@@ -101,7 +104,6 @@ def save_all_atomic(items: Dict[str, object]) -> Dict[str, Optional[str]]:
     rename them into place only once all are written (a failure leaves the
     old files and no temporary ones). Returns each path's previous sha256
     (None where it did not exist)."""
-    from msfam_mm.apis.model_loading import file_sha256
     from msfam_mm.utils import create_temp_file
     tmps = OrderedDict()
     try:
@@ -147,7 +149,7 @@ def export(stage2: str, classifier: Optional[str] = None,
     import msfam_mm  # noqa: F401  (registers modules, checkpoint allow-list)
     from mmengine.config import Config
 
-    from msfam_mm.apis.model_loading import build_msfam_net, file_sha256
+    from msfam_mm.apis.model_loading import build_msfam_net
     from msfam_mm.registry import MODELS
     from msfam_mm.utils import load_submodule_weights, resolve_checkpoint_path
 

@@ -59,6 +59,8 @@ if TOOLS not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from msfam_mm.apis.model_loading import file_sha256  # noqa: E402
+
 PUBLISHED_METHODS = ('DenseFuse', 'FusionGAN', 'IFCNN', 'PIAFusion', 'PMGI',
                      'RFN-Nest', 'SDNet', 'SeAFusion', 'U2Fusion')
 #: the issue's goal metrics: top-3 among the nine published methods on each,
@@ -123,14 +125,6 @@ def pixel_count(path: str) -> int:
     if img is None:
         raise ReportError(f'cannot read image {path!r}')
     return int(img.size)
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ------------------------------------------------------------------- fusion

@@ -38,11 +38,13 @@ if REPO_ROOT not in sys.path:
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+# the shipped weights, as the inference API defines them
+from msfam_mm.apis.model_loading import (  # noqa: E402
+    DEFAULT_MSFAM_CHECKPOINT as DEFAULT_CKPT,
+    DEFAULT_MSFAM_CONFIG as DEFAULT_CONFIG)
+
 # Absolute, so that the tool works from any directory.
 DEFAULT_DATA_ROOT = osp.join(REPO_ROOT, 'data')
-DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'msfam_stage2.py')
-DEFAULT_CKPT = osp.join(REPO_ROOT, 'checkpoints',
-                        'msfam_cpu_stage2_fp16.pth')
 DEFAULT_OUT_DIR = osp.join(REPO_ROOT, 'docs', 'figures')
 LABEL_H = 18  # pixels of the caption strip above each tile
 
