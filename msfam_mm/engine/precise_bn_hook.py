@@ -33,6 +33,14 @@ __all__ = ['PreciseBNHook', 'recompute_bn_statistics', 'calibration_loader',
            'average_bn_statistics_across_processes']
 
 
+def _tracked_bn_layers(model: nn.Module, training_only: bool = False):
+    """The BatchNorm layers of ``model`` that keep running statistics
+    (only those in training mode with ``training_only``)."""
+    return [m for m in model.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            and m.track_running_stats and (m.training or not training_only)]
+
+
 def recompute_bn_statistics(model: nn.Module, batches,
                             num_batches: int) -> int:
     """Replace the BatchNorm running statistics of ``model`` with the plain
@@ -70,9 +78,7 @@ def recompute_bn_statistics(model: nn.Module, batches,
     model.train()
     # Only layers that train: a model may keep frozen parts in eval mode
     # (MSFAMFusion's classifier, Section 3.5), whose statistics must stay.
-    bns = [m for m in model.modules()
-           if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training
-           and m.track_running_stats]
+    bns = _tracked_bn_layers(model, training_only=True)
     if not bns:
         model.train(was_training)
         raise ValueError(f'PreciseBNHook: {type(model).__name__} has no '
@@ -119,9 +125,7 @@ def average_bn_statistics_across_processes(model: nn.Module) -> int:
     from mmengine.dist import all_reduce, get_world_size
     if get_world_size() < 2:
         return 0
-    bns = [m for m in model.modules()
-           if isinstance(m, nn.modules.batchnorm._BatchNorm)
-           and m.track_running_stats]
+    bns = _tracked_bn_layers(model)
     for bn in bns:
         all_reduce(bn.running_mean, op='mean')
         all_reduce(bn.running_var, op='mean')
