@@ -10,16 +10,13 @@ Example:
     ...                       method='laplacian')        # doctest: +SKIP
 """
 import os
-import socket
 from pathlib import Path
 from typing import Dict, Optional
 
-from .fusion_engine import PairTask, run_fusion
+from .fusion_engine import PairTask
 from .image_io import IMAGE_EXTENSIONS
-from .kaist_fusion import (_inside, check_out_folder, fusion_settings,
-                           prepare_fuser)
-from .manifest import (begin_run, check_existing_settings, finish_run,
-                       list_key, now_iso, versions)
+from .kaist_fusion import (_inside, check_out_folder, fuse_on_record,
+                           fusion_settings, prepare_fuser)
 
 
 def _images_by_stem(folder: Path) -> Dict[str, str]:
@@ -80,32 +77,12 @@ def fuse_folders(vis_dir, ir_dir, out_dir, method: str, config=None,
             missing = f'missing infrared counterpart {ir_dir / stem}.*'
         tasks.append(PairTask(stem, vis.get(stem), ir.get(stem),
                               os.fspath(out_dir / f'{stem}.{ext}'), missing))
-    since = check_existing_settings(
-        out_dir, settings, overwrite,
-        outputs_exist=lambda: any(os.path.exists(t.out) for t in tasks))
-
-    key, digest = list_key('folders', keys)
-    manifest = dict(
-        settings=settings, vis_dir=os.fspath(vis_dir.resolve()),
-        ir_dir=os.fspath(ir_dir.resolve()),
-        list=dict(key=key, name='folders', image_set=None, frames=len(keys),
-                  sha256=digest),
-        shard=dict(num_shards=1, shard_id=0),
-        overwrite=bool(overwrite),
-        run=dict(device=device, batch_size=batch_size, workers=workers,
-                 host=socket.gethostname(), pid=os.getpid(),
-                 started=now_iso()))
-
-    def before_write():
-        begin_run(out_dir, settings, overwrite, since,
-                  dict(key=key, name='folders', layout='flat', sha256=digest,
-                       image_set=None, keys=keys), manifest)
-
-    stats = run_fusion(tasks, factory, color=settings['color'],
-                       batch_size=batch_size, workers=workers,
-                       jpeg_quality=jpeg_quality, overwrite=overwrite,
-                       progress=progress, desc=f'fuse {method}',
-                       fresh_after_ns=since, before_write=before_write)
-    manifest['run']['finished'] = now_iso()
-    manifest.update(versions=versions(), **stats)
-    return dict(shard=manifest, merged=finish_run(out_dir, manifest))
+    return fuse_on_record(
+        out_dir, settings, tasks, factory, overwrite=overwrite,
+        list_name='folders', image_set=None, keys=keys, layout='flat',
+        manifest=dict(vis_dir=os.fspath(vis_dir.resolve()),
+                      ir_dir=os.fspath(ir_dir.resolve()),
+                      shard=dict(num_shards=1, shard_id=0)),
+        run=dict(device=device, batch_size=batch_size, workers=workers),
+        batch_size=batch_size, workers=workers, jpeg_quality=jpeg_quality,
+        progress=progress, desc=f'fuse {method}')

@@ -293,51 +293,80 @@ def fuse_kaist(kaist_root, out_root, method: str, config=None,
             missing.append(f'missing lwir counterpart {f.expected(LWIR, kaist_root)}')
         tasks.append(PairTask(f.frame_id, f.visible, f.lwir, out,
                               '; '.join(missing)))
-    since = check_existing_settings(
-        out_root, settings, overwrite,
-        outputs_exist=lambda: any(os.path.exists(t.out) for t in tasks))
-
-    keys = [f.frame_id for f in frames]
-    name = Path(image_set).stem if image_set else 'all-frames'
-    key, digest = list_key(name, keys)
+    image_set = os.fspath(image_set) if image_set else None
     manifest = dict(
-        settings=settings,
-        kaist_root=os.fspath(kaist_root.resolve()),
-        image_set=os.fspath(image_set) if image_set else None,
-        list=dict(key=key, name=name,
-                  image_set=os.fspath(image_set) if image_set else None,
-                  frames=len(keys), sha256=digest),
+        kaist_root=os.fspath(kaist_root.resolve()), image_set=image_set,
         frames_in_dataset=len(frames),
         shard=dict(num_shards=num_shards, shard_id=shard_id),
-        overwrite=bool(overwrite),
-        run=dict(device=device, batch_size=batch_size, workers=workers,
-                 writer_threads=writer_threads, host=socket.gethostname(),
-                 pid=os.getpid(), started=now_iso()),
         layout=f'images/setXX/VYYY/{modality}/IZZZZZ.{ext}',
         annotations=dict(mode=annotations))
 
-    def before_write():
-        # the settings go on record before the first output, so a killed
-        # run cannot leave outputs of unrecorded settings
-        begin_run(out_root, settings, overwrite, since,
-                  dict(key=key, name=name, layout='kaist', sha256=digest,
-                       image_set=manifest['image_set'], keys=keys),
-                  manifest)
+    def export():
         if shard_id == 0:  # one shard exports the shared text files
             manifest['annotations'].update(
                 export_annotations(kaist_root, out_root, annotations))
 
+    return fuse_on_record(
+        out_root, settings, tasks, factory, overwrite=overwrite,
+        list_name=Path(image_set).stem if image_set else 'all-frames',
+        image_set=image_set, keys=[f.frame_id for f in frames],
+        layout='kaist', manifest=manifest,
+        run=dict(device=device, batch_size=batch_size, workers=workers,
+                 writer_threads=writer_threads),
+        after_begin=export, batch_size=batch_size, workers=workers,
+        writer_threads=writer_threads, jpeg_quality=jpeg_quality,
+        progress=progress,
+        desc=f'fuse {method} [{shard_id + 1}/{num_shards}]')
+
+
+def fuse_on_record(out_root: Path, settings: Dict, tasks, factory, *,
+                   overwrite: bool, list_name: str, image_set: Optional[str],
+                   keys, layout: str, manifest: Dict, run: Dict,
+                   after_begin=None, **engine_kwargs) -> Dict:
+    """Fuse ``tasks`` keeping OUT_ROOT's records (``manifest``), the one
+    mechanism behind :func:`fuse_kaist` and ``fuse_folders``.
+
+    Outputs of other settings are refused; the settings, the frame list
+    (``keys``, named ``list_name``, laid out as ``layout``) and this shard's
+    unfinished manifest go on record before the first output (then
+    ``after_begin`` runs), the finished manifest after the last.
+
+    Args:
+        manifest: the caller's own entries of the shard manifest (inputs,
+            ``shard`` ids, ...); settings, list, run and results are added.
+        run: how the run was made (device, batch size, ...); host, pid and
+            times are added.
+        engine_kwargs: passed to :func:`run_fusion`.
+
+    Returns:
+        dict with the shard manifest (``shard``) and the merged one
+        (``merged``).
+    """
+    since = check_existing_settings(
+        out_root, settings, overwrite,
+        outputs_exist=lambda: any(os.path.exists(t.out) for t in tasks))
+    key, digest = list_key(list_name, keys)
+    manifest.update(
+        settings=settings, overwrite=bool(overwrite),
+        list=dict(key=key, name=list_name, image_set=image_set,
+                  frames=len(keys), sha256=digest),
+        run=dict(run, host=socket.gethostname(), pid=os.getpid(),
+                 started=now_iso()))
+
+    def before_write():
+        # the settings go on record before the first output, so a killed
+        # run cannot leave outputs of unrecorded settings
+        begin_run(out_root, settings, overwrite, since, manifest, keys,
+                  layout)
+        if after_begin is not None:
+            after_begin()
+
     stats = run_fusion(tasks, factory, color=settings['color'],
-                       batch_size=batch_size, workers=workers,
-                       writer_threads=writer_threads,
-                       jpeg_quality=jpeg_quality, overwrite=overwrite,
-                       progress=progress,
-                       desc=f'fuse {method} [{shard_id + 1}/{num_shards}]',
-                       fresh_after_ns=since, before_write=before_write)
+                       overwrite=overwrite, fresh_after_ns=since,
+                       before_write=before_write, **engine_kwargs)
     manifest['run']['finished'] = now_iso()
     manifest.update(versions=versions(), **stats)
-    merged = finish_run(out_root, manifest)
-    return dict(shard=manifest, merged=merged)
+    return dict(shard=manifest, merged=finish_run(out_root, manifest))
 
 
 def shard_from_env(num_shards: Optional[int], shard_id: Optional[int]):
@@ -353,5 +382,5 @@ def shard_from_env(num_shards: Optional[int], shard_id: Optional[int]):
     return num_shards, shard_id, local_rank
 
 
-__all__ = ['fuse_kaist', 'fusion_settings', 'prepare_fuser',
+__all__ = ['fuse_kaist', 'fusion_settings', 'prepare_fuser', 'fuse_on_record',
            'export_annotations', 'copy_tree_incremental', 'shard_from_env']

@@ -262,8 +262,8 @@ def _retire_records(shard_dir: Path) -> Optional[str]:
 
 
 def begin_run(out_root: PathLike, settings: Dict, overwrite: bool,
-              expected_since: Optional[int], frames: Dict,
-              shard_manifest: Dict) -> int:
+              expected_since: Optional[int], shard_manifest: Dict,
+              keys: Sequence[str], layout: str) -> int:
     """Record a run before its first output; return ``since_ns``.
 
     Under the lock: re-checks the settings record (another process may have
@@ -274,10 +274,11 @@ def begin_run(out_root: PathLike, settings: Dict, overwrite: bool,
     ``status: unfinished``; then merges.
 
     Args:
-        frames: ``key`` (from :func:`list_key`), ``name``, ``image_set``,
-            ``layout`` and ``keys`` (the frame ids of the whole list).
-        shard_manifest: this shard's manifest so far (``shard`` and
-            ``list`` entries needed).
+        shard_manifest: this shard's manifest so far: its ``shard`` ids and
+            its ``list`` (``key`` and ``sha256`` from :func:`list_key`,
+            ``name``, ``image_set``).
+        keys: the frame ids of the whole list.
+        layout: where a frame's output lies (one of :data:`LAYOUTS`).
     """
     out_root = Path(out_root)
     shard_dir = out_root / SHARD_DIR
@@ -305,15 +306,15 @@ def begin_run(out_root: PathLike, settings: Dict, overwrite: bool,
                 replaced=dict(settings=record['settings'],
                               since=record.get('since'),
                               records=retired) if record else None))
-        list_path = shard_dir / frames['key'] / FRAMES_NAME
+        lst = shard_manifest['list']
+        list_path = shard_dir / lst['key'] / FRAMES_NAME
         if not list_path.is_file():
             write_json_atomic(list_path, dict(
-                name=frames['name'], image_set=frames['image_set'],
-                layout=frames['layout'], sha256=frames['sha256'],
-                keys=list(frames['keys'])))
+                name=lst['name'], image_set=lst['image_set'], layout=layout,
+                sha256=lst['sha256'], keys=list(keys)))
         sh = shard_manifest['shard']
         write_json_atomic(
-            shard_manifest_path(out_root, frames['key'], sh['num_shards'],
+            shard_manifest_path(out_root, lst['key'], sh['num_shards'],
                                 sh['shard_id']),
             dict(shard_manifest, status='unfinished'))
     merge_manifests(out_root)
