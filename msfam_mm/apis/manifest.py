@@ -458,11 +458,10 @@ def merge_manifests(out_root: PathLike) -> Dict:
         counts = dict(total=len(values), done=values.count('done'),
                       failed=values.count('failed'),
                       pending=values.count('pending'))
-        latest = None
-        for p in shard_dir.glob('*/shard-*.json'):
-            if p.parent.name != RETIRED_DIR and \
-                    (latest is None or p.stat().st_mtime > latest[0]):
-                latest = (p.stat().st_mtime, p)
+        # the software versions of the newest shard record
+        latest = max((p for p in shard_dir.glob('*/shard-*.json')
+                      if p.parent.name != RETIRED_DIR),
+                     key=lambda p: p.stat().st_mtime, default=None)
         merged = dict(
             settings=settings,
             settings_since=record.get('since'),
@@ -472,7 +471,7 @@ def merge_manifests(out_root: PathLike) -> Dict:
             failures=[failures[k] for k in sorted(failures)
                       if status.get(k) == 'failed'],
             lists=lists,
-            versions=(_read_record(latest[1], 'shard manifest')
+            versions=(_read_record(latest, 'shard manifest')
                       .get('versions', {}) if latest else {}),
             merged_at=now_iso(),
         )
