@@ -17,8 +17,8 @@ interrupted. ``--list-methods`` prints the registered methods.
 import argparse
 import sys
 
-from fuse_kaist import (USAGE_ERRORS, add_fusion_arguments, error_text,
-                        parse_options)
+from fuse_kaist import (add_fusion_arguments, parse_options, print_methods,
+                        require, run_reporting_errors)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,35 +41,19 @@ def parse_args(argv=None):
     return build_parser().parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    from msfam_mm.apis import fuse_folders, list_fusers
-    if args.list_methods:
-        print('\n'.join(list_fusers()))
-        return 0
-    missing = [n for n in ('vis', 'ir', 'out', 'method')
-               if getattr(args, n) is None]
-    if missing:
-        print('fuse.py: error: required: ' +
-              ', '.join('--' + n for n in missing), file=sys.stderr)
-        return 2
-    try:
-        result = fuse_folders(
-            args.vis, args.ir, args.out, method=args.method,
-            config=args.config, checkpoint=args.checkpoint,
-            device=args.device, precision=args.precision, color=args.color,
-            normalize=args.normalize, batch_size=args.batch_size,
-            workers=args.workers, ext=args.ext,
-            jpeg_quality=args.jpeg_quality, overwrite=args.overwrite,
-            progress=not args.no_progress,
-            method_options=parse_options(args.option))
-    except USAGE_ERRORS as e:
-        print(f'fuse.py: error: {error_text(e)}', file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print('fuse.py: interrupted; run the same command again to resume',
-              file=sys.stderr)
-        return 130
+def _run(args) -> int:
+    from msfam_mm.apis import fuse_folders
+    require(**{'--vis': args.vis, '--ir': args.ir, '--out': args.out,
+               '--method': args.method})
+    result = fuse_folders(
+        args.vis, args.ir, args.out, method=args.method,
+        config=args.config, checkpoint=args.checkpoint,
+        device=args.device, precision=args.precision, color=args.color,
+        normalize=args.normalize, batch_size=args.batch_size,
+        workers=args.workers, ext=args.ext,
+        jpeg_quality=args.jpeg_quality, overwrite=args.overwrite,
+        progress=not args.no_progress,
+        method_options=parse_options(args.option))
     shard = result['shard']
     c = shard['counts']
     print(f"{c['total']} pairs: {c['fused']} fused, {c['skipped_existing']} "
@@ -77,6 +61,13 @@ def main(argv=None):
     for f in shard['failures']:
         print(f"FAILED {f['key']}: {f['reason']}", file=sys.stderr)
     return 1 if c['failed'] else 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.list_methods:
+        return print_methods()
+    return run_reporting_errors('fuse.py', lambda: _run(args))
 
 
 if __name__ == '__main__':

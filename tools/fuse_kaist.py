@@ -186,49 +186,26 @@ def report(result, out=None):
           file=out)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    prog = 'fuse_kaist.py'
-    if args.list_methods:
-        from msfam_mm.apis import list_fusers
-        print('\n'.join(list_fusers()))
-        return 0
-    from msfam_mm.apis.kaist_fusion import fuse_kaist, shard_from_env
-    from msfam_mm.apis.manifest import merge_manifests
+def print_methods() -> int:
+    """--list-methods: the registered fusion methods, one per line."""
+    from msfam_mm.apis import list_fusers
+    print('\n'.join(list_fusers()))
+    return 0
+
+
+def require(**given) -> None:
+    """Refuse a run without its required arguments (a usage error)."""
+    missing = [name for name, value in given.items() if value is None]
+    if missing:
+        raise ValueError(f'required: {", ".join(missing)}')
+
+
+def run_reporting_errors(prog: str, run) -> int:
+    """The exit status of ``run()``, or 2 after printing a usage or I/O
+    error (``USAGE_ERRORS``), or 130 after an interruption (the tools
+    resume where they stopped)."""
     try:
-        if args.merge_only:
-            out_root = args.out_root or args.kaist_root
-            if out_root is None:
-                print(f'{prog}: error: --merge-only needs OUT_ROOT',
-                      file=sys.stderr)
-                return 2
-            merged = merge_manifests(out_root)
-            report(dict(merged=merged))
-            return 0 if merged['complete'] else 1
-        missing = [n for n, v in (('KAIST_ROOT', args.kaist_root),
-                                  ('OUT_ROOT', args.out_root),
-                                  ('--method', args.method)) if v is None]
-        if missing:
-            print(f'{prog}: error: required: {", ".join(missing)}',
-                  file=sys.stderr)
-            return 2
-        num_shards, shard_id, local_rank = shard_from_env(args.num_shards,
-                                                          args.shard_id)
-        device = args.device
-        if device == 'cuda' and 'LOCAL_RANK' in os.environ:
-            device = f'cuda:{local_rank}'
-        result = fuse_kaist(
-            args.kaist_root, args.out_root, method=args.method,
-            config=args.config, checkpoint=args.checkpoint,
-            image_set=args.image_set, device=device,
-            precision=args.precision, color=args.color,
-            normalize=args.normalize, batch_size=args.batch_size,
-            workers=args.workers, writer_threads=args.writer_threads,
-            ext=args.ext, jpeg_quality=args.jpeg_quality,
-            modality=args.modality, num_shards=num_shards,
-            shard_id=shard_id, annotations=args.annotations,
-            overwrite=args.overwrite, progress=not args.no_progress,
-            method_options=parse_options(args.option))
+        return run()
     except USAGE_ERRORS as e:
         print(f'{prog}: error: {error_text(e)}', file=sys.stderr)
         return 2
@@ -236,8 +213,46 @@ def main(argv=None):
         print(f'{prog}: interrupted; run the same command again to resume',
               file=sys.stderr)
         return 130
+
+
+def _run(args) -> int:
+    from msfam_mm.apis.kaist_fusion import fuse_kaist, shard_from_env
+    from msfam_mm.apis.manifest import merge_manifests
+    if args.merge_only:
+        out_root = args.out_root or args.kaist_root
+        if out_root is None:
+            raise ValueError('--merge-only needs OUT_ROOT')
+        merged = merge_manifests(out_root)
+        report(dict(merged=merged))
+        return 0 if merged['complete'] else 1
+    require(KAIST_ROOT=args.kaist_root, OUT_ROOT=args.out_root,
+            **{'--method': args.method})
+    num_shards, shard_id, local_rank = shard_from_env(args.num_shards,
+                                                      args.shard_id)
+    device = args.device
+    if device == 'cuda' and 'LOCAL_RANK' in os.environ:
+        device = f'cuda:{local_rank}'
+    result = fuse_kaist(
+        args.kaist_root, args.out_root, method=args.method,
+        config=args.config, checkpoint=args.checkpoint,
+        image_set=args.image_set, device=device,
+        precision=args.precision, color=args.color,
+        normalize=args.normalize, batch_size=args.batch_size,
+        workers=args.workers, writer_threads=args.writer_threads,
+        ext=args.ext, jpeg_quality=args.jpeg_quality,
+        modality=args.modality, num_shards=num_shards,
+        shard_id=shard_id, annotations=args.annotations,
+        overwrite=args.overwrite, progress=not args.no_progress,
+        method_options=parse_options(args.option))
     report(result)
     return 1 if result['shard']['counts']['failed'] else 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.list_methods:
+        return print_methods()
+    return run_reporting_errors('fuse_kaist.py', lambda: _run(args))
 
 
 if __name__ == '__main__':
