@@ -2,7 +2,6 @@
 on the real kaist_sample frames and tools/compare_detection.py end to end
 (paper Section 4.4, Table 7)."""
 import csv
-import importlib.util
 import json
 import os.path as osp
 
@@ -28,15 +27,6 @@ SAMPLE_SET = 'imageSets/sample-all.txt'
 def mmdet_scope():
     # configs use default_scope='mmdet'; outside a Runner set it explicitly
     init_default_scope('mmdet')
-
-
-def load_tool():
-    path = osp.join(osp.dirname(osp.dirname(__file__)), 'tools',
-                    'compare_detection.py')
-    spec = importlib.util.spec_from_file_location('compare_detection', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---------------------------------------------------------------- configs
@@ -88,11 +78,11 @@ def test_base_config_matches_paper_setup():
                         checkpoint='torchvision://resnet50')
 
 
-def test_shorter_run_keeps_the_decay_points(tmp_path):
+def test_shorter_run_keeps_the_decay_points(tmp_path, load_tool):
     """`--cfg-options train_cfg.max_epochs=12` gives MMDetection's 1x decay
     (8, 11), not 24-epoch milestones that a 12-epoch run never reaches; a
     schedule set on the command line is left as given."""
-    tool = load_tool()
+    tool = load_tool('compare_detection')
 
     def schedule(options):
         cfg = tool.type_config(BASE, str(tmp_path), tool.ImageType(
@@ -176,8 +166,8 @@ def test_missing_pretrained_trains_from_scratch(tmp_path, monkeypatch,
 
 
 # ------------------------------------------------------ compare_detection
-def test_parse_types():
-    tool = load_tool()
+def test_parse_types(load_tool):
+    tool = load_tool('compare_detection')
     types = tool.parse_types('visible, lwir,msfam=/out/k:fused,x=/r')
     assert [t.label for t in types] == ['visible', 'lwir', 'msfam', 'x']
     assert types[0].images_root is None and types[0].folder == 'visible'
@@ -189,8 +179,8 @@ def test_parse_types():
             tool.parse_types(bad)
 
 
-def test_missing_type_folder_names_path(kaist_sample, tmp_path):
-    tool = load_tool()
+def test_missing_type_folder_names_path(kaist_sample, tmp_path, load_tool):
+    tool = load_tool('compare_detection')
     with pytest.raises(FileNotFoundError,
                        match=r'images/set06/V001/fused_msfam'):
         tool.main([
@@ -201,8 +191,8 @@ def test_missing_type_folder_names_path(kaist_sample, tmp_path):
     assert not (tmp_path / 'comparison.md').exists()
 
 
-def test_markdown_marks_best_values():
-    tool = load_tool()
+def test_markdown_marks_best_values(load_tool):
+    tool = load_tool('compare_detection')
     rows = [
         dict(type='visible', epochs=24, AP=0.3, AP50=0.7, AP_S=0.1,
              AP_M=0.3, AP_L=0.5, **{'MR-2_all': 40.0, 'MR-2_day': 35.0,
@@ -227,13 +217,13 @@ def test_markdown_marks_best_values():
 
 # ------------------------------------------- CPU training on real frames
 @pytest.mark.slow
-def test_gflv2_learns_on_kaist_sample(kaist_sample, tmp_path):
+def test_gflv2_learns_on_kaist_sample(kaist_sample, tmp_path, load_tool):
     """Overfit the 13 real KAIST thermal frames: the loss falls and AP50 on
     the same frames becomes positive (a real learning check of the head,
     its losses, the dataset and both metrics)."""
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
-    tool = load_tool()
+    tool = load_tool('compare_detection')
     cfg = tool.type_config(TOY, str(kaist_sample), tool.ImageType(
         'lwir', 'lwir'), str(tmp_path), seed=0, train_image_set=SAMPLE_SET,
                            test_image_set=SAMPLE_SET, cfg_options=None)
@@ -257,10 +247,10 @@ def test_gflv2_learns_on_kaist_sample(kaist_sample, tmp_path):
 
 
 @pytest.mark.slow
-def test_compare_detection_end_to_end(kaist_sample, tmp_path):
+def test_compare_detection_end_to_end(kaist_sample, tmp_path, load_tool):
     """tools/compare_detection.py on the real sample, two types, tiny
     schedule: tables are written with one row per type and every column."""
-    tool = load_tool()
+    tool = load_tool('compare_detection')
     argv = [
         '--kaist', str(kaist_sample), '--types', 'visible,lwir', '--config',
         TOY, '--work-dir', str(tmp_path), '--train-image-set', SAMPLE_SET,
@@ -288,11 +278,11 @@ def test_compare_detection_end_to_end(kaist_sample, tmp_path):
     assert (tmp_path / 'comparison.csv').read_text() == before
 
 
-def test_missing_image_type_fails_before_training(tmp_path):
+def test_missing_image_type_fails_before_training(tmp_path, load_tool):
     """Every video of the lists needs the type's folder; the lists take the
     same id forms as KAISTDataset (here the flattened one) and a bad id is
     named with its file and line."""
-    tool = load_tool()
+    tool = load_tool('compare_detection')
     (tmp_path / 'imageSets').mkdir()
     (tmp_path / 'imageSets' / 'a.txt').write_text(
         'set06_V000_I00019\nset07/V001/I00100\n')

@@ -1,7 +1,6 @@
 """KAIST data: frame ids, bbGt parsing (on all 2252 real improved test
 annotation files), the KAIST filter, KAISTDataset and kaist2coco."""
 import collections
-import importlib.util
 import json
 import os.path as osp
 
@@ -25,16 +24,6 @@ IMPROVED_FRAMES = 2252
 IMPROVED_BOXES = 4254
 IMPROVED_LABELS = {'person': 3390, 'people': 597, 'person?': 177,
                    'cyclist': 90}
-
-
-def _load_tool(repo_root, name):
-    """Import tools/<name>.py in-process (a subprocess would pay the
-    torch/MMDetection import again)."""
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', str(repo_root / 'tools' / f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --------------------------------------------------------------- frame ids
@@ -246,8 +235,9 @@ def test_dataset_pipeline_moves_ignore_to_ignored_instances(kaist_sample):
 
 # -------------------------------------------------------------- kaist2coco
 def test_kaist2coco_tool_on_improved_annotations(kaist_improved_annotations,
-                                                 tmp_path, repo_root, capsys):
-    tool = _load_tool(repo_root, 'kaist2coco')
+                                                 tmp_path, repo_root, capsys,
+                                                 load_tool):
+    tool = load_tool('kaist2coco')
     out = tmp_path / 'test-all-20.json'
     assert tool.main([str(kaist_improved_annotations), '--image-set',
                       'imageSets/test-all-20.txt', '--out', str(out)]) == 0

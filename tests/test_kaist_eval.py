@@ -1,6 +1,5 @@
 """KAIST log-average miss rate: protocol on constructed cases, the
 registered metric and tools/eval_kaist.py on the real test annotations."""
-import importlib.util
 import json
 import math
 
@@ -21,16 +20,6 @@ from msfam_mm.evaluation.kaist import (MR2_FPPI_POINTS, KAISTMissRateMetric,
 from msfam_mm.registry import METRICS
 
 init_default_scope('mmdet')  # pipelines are built in the mmdet scope
-
-
-def _load_tool(repo_root, name):
-    """Import tools/<name>.py in-process (a subprocess would pay the
-    torch/MMDetection import again)."""
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', str(repo_root / 'tools' / f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _gt(*rows):
@@ -222,7 +211,8 @@ def _jittered_dets(gt_frames, seed=0):
 
 
 def test_eval_kaist_tool_on_improved_annotations(kaist_improved_annotations,
-                                                 tmp_path, repo_root, capsys):
+                                                 tmp_path, repo_root, capsys,
+                                                 load_tool):
     root = str(kaist_improved_annotations)
     frames = read_image_set(root + '/imageSets/test-all-20.txt')
     gt = load_gt_from_layout(root, frames)
@@ -230,7 +220,7 @@ def test_eval_kaist_tool_on_improved_annotations(kaist_improved_annotations,
     det_path = tmp_path / 'dets.json'
     det_path.write_text(json.dumps(dets))
     out = tmp_path / 'scores.json'
-    tool = _load_tool(repo_root, 'eval_kaist')
+    tool = load_tool('eval_kaist')
     assert tool.main(['--ann', root, '--image-set',
                       'imageSets/test-all-20.txt', '--det', str(det_path),
                       '--json-out', str(out)]) == 0
@@ -287,8 +277,9 @@ def test_coco_ap_perfect_and_empty(kaist_sample):
     assert coco_ap(coco, extra)['AP'] == pytest.approx(1.0)
 
 
-def test_eval_kaist_tool_inputs(kaist_sample, tmp_path, repo_root, capsys):
-    tool = _load_tool(repo_root, 'eval_kaist')
+def test_eval_kaist_tool_inputs(kaist_sample, tmp_path, repo_root, capsys,
+                                load_tool):
+    tool = load_tool('eval_kaist')
     root = str(kaist_sample)
     frames = read_image_set(root + '/imageSets/sample-all.txt')
     coco = kaist_to_coco(root, frames)
