@@ -1,6 +1,5 @@
 """The synthetic toy KAIST: layout, determinism, and that lwir-only /
 visible-only pedestrians really are invisible in the other band."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -156,15 +155,13 @@ def test_toy_loads_in_kaist_dataset(toy):
         assert labels['person'] == 0
 
 
-def test_cli(tmp_path, repo_root, capsys):
+def test_cli(tmp_path, repo_root, capsys, load_tool):
     script = repo_root / 'tools' / 'make_toy_kaist.py'
     # as a script: --help exits before the heavy imports
     proc = subprocess.run([sys.executable, str(script), '--help'],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and '--num-frames' in proc.stdout
-    spec = importlib.util.spec_from_file_location('_tool_toy', str(script))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('make_toy_kaist')
     out = tmp_path / 'cli_toy'
     assert tool.main([str(out), '--num-frames', '8', '--size', '160',
                       '128']) == 0
