@@ -9,13 +9,12 @@ import pytest
 import torch
 
 pytest.importorskip('mmdet')
+from mmdet.registry import MODELS  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
-import msfam_mm  # noqa: E402,F401
-from msfam_mm.models.dense_heads import (  # noqa: E402
+from msfam_mm.detection import (  # noqa: E402
     OptionalPretrainedInit, resolve_checkpoint)
-from msfam_mm.registry import MODELS  # noqa: E402
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(__file__)), 'configs', 'gflv2')
 BASE = osp.join(CONFIG_DIR, 'gflv2_r50_fpn_24e_kaist_base.py')

@@ -4,12 +4,12 @@ import torch
 import torch.nn.functional as F
 
 mmdet = pytest.importorskip('mmdet')
+from mmdet.registry import MODELS  # noqa: E402
 from mmengine.config import ConfigDict  # noqa: E402
 from mmengine.structures import InstanceData  # noqa: E402
 
-from msfam_mm.models.dense_heads import (  # noqa: E402
+from msfam_mm.detection import (  # noqa: E402
     DistributionGuidedQualityPredictor, GFLV2Head, distribution_statistics)
-from msfam_mm.registry import MODELS  # noqa: E402
 
 STRIDES = (8, 16, 32, 64, 128)
 IMG_W, IMG_H = 640, 512  # KAIST frame size

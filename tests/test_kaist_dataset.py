@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
-from msfam_mm.datasets.kaist import (KAISTDataset, bbgt_ignore_flags,
+from msfam_mm.datasets.kaist import (bbgt_ignore_flags,
                                      coco_to_kaist_frames, frame_condition,
                                      frame_to_img_id, img_id_to_frame,
                                      kaist_to_coco, load_bbgt,
                                      normalize_frame_id, parse_bbgt_lines,
                                      read_image_set)
 from msfam_mm.datasets.kaist.bbgt import REASONABLE, BBGtObject
+from msfam_mm.detection import KAISTDataset
 
 init_default_scope('mmdet')  # pipelines are built in the mmdet scope
 

@@ -6,18 +6,19 @@ import math
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import METRICS
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from msfam_mm.datasets.kaist import (frame_to_img_id, kaist_to_coco,
                                      read_image_set)
-from msfam_mm.evaluation.kaist import (MR2_FPPI_POINTS, KAISTMissRateMetric,
+from msfam_mm.detection import KAISTMissRateMetric
+from msfam_mm.evaluation.kaist import (MR2_FPPI_POINTS,
                                        coco_ap, evaluate_miss_rates,
                                        evaluation_setting, gt_array,
                                        kaist_miss_rate,
                                        load_gt_from_layout,
                                        log_average_miss_rate, match_frame)
-from msfam_mm.registry import METRICS
 
 init_default_scope('mmdet')  # pipelines are built in the mmdet scope
 
@@ -166,7 +167,7 @@ def test_metric_ground_truth_from_data_samples(kaist_sample):
                 dict(type='PackDetInputs',
                      meta_keys=('img_id', 'img_path', 'ori_shape',
                                 'img_shape', 'scale_factor', 'instances'))]
-    from msfam_mm.datasets.kaist import KAISTDataset
+    from msfam_mm.detection import KAISTDataset
     ds = KAISTDataset(data_root=str(kaist_sample),
                       image_set='imageSets/sample-all.txt', modality='lwir',
                       test_mode=True, pipeline=pipeline)

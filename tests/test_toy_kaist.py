@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from msfam_mm.datasets.kaist import (KAISTDataset, frame_condition,
-                                     load_bbgt, make_toy_kaist,
-                                     read_image_set)
+from msfam_mm.datasets.kaist import (frame_condition, load_bbgt,
+                                     make_toy_kaist, read_image_set)
+from msfam_mm.detection import KAISTDataset
 
 SIZE = (160, 128)
 FRAMES = 16

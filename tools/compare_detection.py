@@ -385,7 +385,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
         raise FileNotFoundError(
             f'compare_detection: --config {args.config} does not exist')
 
-    import msfam_mm  # noqa: F401  (registers GFLV2Head, KAIST classes)
+    import msfam_mm.detection  # noqa: F401  (registers GFLV2Head, KAIST classes)
     configs = {
         t.label: type_config(args.config, args.kaist, t, args.work_dir,
                              args.seed, args.train_image_set,

@@ -18,7 +18,10 @@
 # - ImageNet R50 weights are loaded from the torch hub cache when present;
 #   otherwise the backbone trains from scratch and a WARNING says so.
 default_scope = 'mmdet'
-custom_imports = dict(imports=['msfam_mm'], allow_failed_imports=False)
+# the detection layer of msfam_mm: GFLV2Head, KAISTDataset,
+# KAISTMissRateMetric, PretrainedIfAvailable (needs mmdet and compiled mmcv)
+custom_imports = dict(
+    imports=['msfam_mm.detection'], allow_failed_imports=False)
 
 data_root = 'data/kaist/'
 modality = 'visible'

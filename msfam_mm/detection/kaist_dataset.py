@@ -5,11 +5,7 @@ pedestrians on KAIST (Zheng et al., Sensors 2022, Section 4.6); this dataset
 feeds any of KAIST's bands, or a fused band written beside them, to an
 MMDetection detector.
 
-Layout (official KAIST, Hwang et al. CVPR 2015)::
-
-    data_root/images/setXX/VYYY/{visible,lwir,<fused>}/IZZZZZ.{jpg,png}
-    data_root/annotations/setXX/VYYY/IZZZZZ.txt     (bbGt v3 text)
-    data_root/imageSets/<list>.txt                  (setXX/VYYY/IZZZZZ)
+Layout: the official KAIST one (:mod:`msfam_mm.datasets.kaist.layout`).
 
 Instances (MMDetection data-info convention):
 
@@ -30,46 +26,13 @@ import os.path as osp
 from typing import List, Optional, Sequence
 
 from mmdet.datasets import BaseDetDataset
+from mmdet.registry import DATASETS
 
-from msfam_mm.registry import DATASETS
-from .bbgt import bbgt_ignore_flags, load_bbgt, reasonable_filter_kwargs
-from .coco_format import read_image_header_size
-from .frame_ids import (frame_condition, frame_to_img_id, parse_frame_id,
-                        read_image_set)
-
-#: KAIST's frame size (W, H).
-KAIST_IMAGE_SIZE = (640, 512)
-#: Extensions tried, in order, for each frame (KAIST ships JPEG; public
-#: derivatives and msfam_mm's fused folders use PNG).
-KAIST_IMAGE_EXTS = ('.jpg', '.png', '.jpeg', '.bmp')
-
-
-def resolve_kaist_image(data_root: str, frame: str, modality: str,
-                        img_subdir: str = 'images',
-                        exts: Sequence[str] = KAIST_IMAGE_EXTS) -> str:
-    """Path of a frame's image in one modality folder, trying ``exts``.
-
-    Raises:
-        FileNotFoundError: naming the path (without extension) and the
-            extensions tried.
-    """
-    set_no, video, index = parse_frame_id(frame)
-    stem = osp.join(data_root, img_subdir, f'set{set_no:02d}',
-                    f'V{video:03d}', modality, f'I{index:05d}')
-    for ext in exts:
-        if osp.isfile(stem + ext):
-            return stem + ext
-    raise FileNotFoundError(
-        f'KAIST image {stem}.{{{",".join(e.lstrip(".") for e in exts)}}} '
-        f'does not exist (frame {frame}, modality {modality!r})')
-
-
-def kaist_annotation_path(data_root: str, frame: str,
-                          ann_subdir: str = 'annotations') -> str:
-    """Path of a frame's bbGt annotation file."""
-    set_no, video, index = parse_frame_id(frame)
-    return osp.join(data_root, ann_subdir, f'set{set_no:02d}',
-                    f'V{video:03d}', f'I{index:05d}.txt')
+from msfam_mm.datasets.kaist import (bbgt_ignore_flags, frame_condition,
+                                     frame_to_img_id, kaist_annotation_path,
+                                     load_bbgt, read_image_header_size,
+                                     read_image_set, reasonable_filter_kwargs,
+                                     resolve_kaist_image)
 
 
 @DATASETS.register_module()

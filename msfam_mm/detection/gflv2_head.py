@@ -22,13 +22,12 @@ import torch.nn.functional as F
 from mmcv.cnn import Scale
 from mmdet.models.dense_heads import GFLHead
 from mmdet.models.utils import filter_scores_and_topk
+from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox_overlaps
 from mmdet.utils import ConfigType, MultiConfig
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
-
-from msfam_mm.registry import MODELS
 
 
 def distribution_statistics(bbox_pred: Tensor,

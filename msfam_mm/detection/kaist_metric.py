@@ -2,14 +2,18 @@
 
 MMDetection has no MR^-2 metric; this one implements the KAIST benchmark
 (Hwang et al., CVPR 2015; Dollar et al., PAMI 2012 protocol, see
-:mod:`.miss_rate`), which the paper uses for its detection experiment
-(Zheng et al., Sensors 2022, Section 4.6).
+:mod:`msfam_mm.evaluation.kaist.miss_rate`), which the paper uses for its
+detection experiment (Zheng et al., Sensors 2022, Section 4.6). The protocol
+itself is pure Python (``msfam_mm.evaluation.kaist``, also used by
+``tools/eval_kaist.py``); this metric only adapts it to detector outputs and
+registers in MMDetection's ``METRICS`` for the GFLV2 configs.
 """
 import math
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
@@ -17,11 +21,10 @@ from msfam_mm.datasets.kaist.bbgt import BBGtObject, record_occlusion
 from msfam_mm.datasets.kaist.frame_ids import (frame_to_img_id,
                                                img_id_to_frame,
                                                read_image_set)
-from msfam_mm.registry import METRICS
-from .kaist_protocol import (KAISTFrameGT, default_subsets,
-                             evaluate_miss_rates, evaluation_setting,
-                             load_gt_from_coco, load_gt_from_layout)
-from .miss_rate import MR2_FPPI_POINTS
+from msfam_mm.evaluation.kaist import (MR2_FPPI_POINTS, KAISTFrameGT,
+                                       default_subsets, evaluate_miss_rates,
+                                       evaluation_setting, load_gt_from_coco,
+                                       load_gt_from_layout)
 
 
 def _to_numpy(x) -> np.ndarray:
