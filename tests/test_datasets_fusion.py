@@ -20,9 +20,9 @@ from msfam_mm.evaluation.classification import (ClassifierAccuracyMetric,
                                                 multilabel_accuracy)
 from msfam_mm.models.data_preprocessors import FusionDataPreprocessor
 
-# msfam_mm registers into MMDetection's registries: build configs (pipelines,
-# data preprocessors, optim wrappers) in the 'mmdet' scope as the Runner does
-init_default_scope('mmdet')
+# build configs (pipelines, data preprocessors, optim wrappers) in the
+# configs' 'msfam_mm' scope as the Runner does
+init_default_scope('msfam_mm')
 
 PAIR_PIPELINE = [
     dict(type='LoadGreyImage', keys=('vis', 'ir')),

@@ -13,7 +13,7 @@ from msfam_mm.datasets import (PairedFusionDataset, PublishedFusionDataset,
 from msfam_mm.datasets.samplers import LabelBalancedSampler, sample_keys
 from msfam_mm.registry import DATA_SAMPLERS
 
-init_default_scope('mmdet')
+init_default_scope('msfam_mm')
 
 VIS, IR, FUSED = (1., 0.), (0., 1.), (1., 1.)
 

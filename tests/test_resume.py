@@ -18,9 +18,9 @@ import msfam_mm  # noqa: F401  (allow-lists mmengine's checkpoint globals)
 from msfam_mm.utils import (disable_config_formatting, load_checkpoint_safe,
                             set_data_root)
 
-# msfam_mm registers into MMDetection's registries: build configs (pipelines,
-# data preprocessors, optim wrappers) in the 'mmdet' scope as the Runner does
-init_default_scope('mmdet')
+# build configs (pipelines, data preprocessors, optim wrappers) in the
+# configs' 'msfam_mm' scope as the Runner does
+init_default_scope('msfam_mm')
 
 
 class _Shell:

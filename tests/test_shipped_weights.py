@@ -148,7 +148,7 @@ def _build(config):
     from mmengine.registry import init_default_scope
 
     from msfam_mm.registry import MODELS
-    init_default_scope('mmdet')
+    init_default_scope('msfam_mm')
     cfg = Config.fromfile(str(REPO / 'configs' / config))
     for key in ('stage1_checkpoint', 'classifier_checkpoint'):
         cfg.model.pop(key, None)

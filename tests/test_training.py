@@ -27,9 +27,9 @@ from msfam_mm.registry import DATASETS, MODELS
 from msfam_mm.utils import (disable_config_formatting, load_checkpoint_safe,
                             set_data_root)
 
-# msfam_mm registers into MMDetection's registries: build configs (pipelines,
-# data preprocessors, optim wrappers) in the 'mmdet' scope as the Runner does
-init_default_scope('mmdet')
+# build configs (pipelines, data preprocessors, optim wrappers) in the
+# configs' 'msfam_mm' scope as the Runner does
+init_default_scope('msfam_mm')
 
 CROP = (64, 64)
 

@@ -225,7 +225,7 @@ def time_train_steps(args):
     from mmengine.registry import init_default_scope
     from msfam_mm.apis.base_fuser import autocast_context
     from msfam_mm.registry import MODELS
-    init_default_scope('mmdet')
+    init_default_scope('msfam_mm')
     batch, h, w = args.train_step
     device = torch.device(args.device)
     gen = torch.Generator().manual_seed(0)

@@ -116,7 +116,7 @@ def main(argv=None) -> None:
     import msfam_mm  # noqa: F401  (registers the modules)
     from msfam_mm.registry import MODELS
     cfg = Config.fromfile(args.config)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    init_default_scope(cfg.get('default_scope', 'msfam_mm'))
     model_cfg = cfg.model.copy()
     model_cfg.update(stage1_checkpoint=None, classifier_checkpoint=None)
     model = MODELS.build(model_cfg)

@@ -1,5 +1,7 @@
 # Runtime shared by the three MSFAM trainings (mmengine Runner).
-default_scope = 'mmdet'
+# The msfam_mm scope: types resolve in msfam_mm's registries, then in
+# mmengine's (hooks, samplers, optimisers, ...); MMDetection is not needed.
+default_scope = 'msfam_mm'
 custom_imports = dict(imports=['msfam_mm'], allow_failed_imports=False)
 
 default_hooks = dict(

@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from typing import Union
 
 import torch
-from mmdet.registry import OPTIM_WRAPPERS
 from mmengine.optim import OptimWrapper
 from torch import nn
+
+from msfam_mm.registry import OPTIM_WRAPPERS
 
 __all__ = ['AutocastOptimWrapper']
 

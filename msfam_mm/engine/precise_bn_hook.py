@@ -68,7 +68,7 @@ def recompute_bn_statistics(model: nn.Module, batches,
     Example:
         >>> from mmengine.registry import init_default_scope
         >>> from msfam_mm.models.architectures import SemanticConstraintModel
-        >>> init_default_scope('mmdet')
+        >>> init_default_scope('msfam_mm')
         >>> model = SemanticConstraintModel()
         >>> batch = dict(inputs=[torch.rand(1, 32, 32)], data_samples=None)
         >>> recompute_bn_statistics(model, [batch] * 3, num_batches=2)

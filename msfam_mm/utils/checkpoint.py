@@ -259,7 +259,7 @@ def load_model_weights(model: nn.Module, path: PathLike,
     Example:
         >>> from mmengine.registry import init_default_scope
         >>> from msfam_mm.models.architectures import SemanticConstraintModel
-        >>> init_default_scope('mmdet')
+        >>> init_default_scope('msfam_mm')
         >>> model = SemanticConstraintModel()
         >>> load_model_weights(
         ...     model, 'checkpoints/msfam_cpu_classifier_fp16.pth')
