@@ -5,6 +5,9 @@ from .hin_block import HINBlock
 from .hin_encoder import HINEncoder
 from .msfam_net import MSFAMNet, msfam_autoencoder, msfam_net, pad_to_divisor
 from .nest_decoder import NestDecoder, NestDecoderBlock
+from .nestfuse_strategy import (NestFuseStrategyNet, nestfuse_attention_fusion,
+                                nestfuse_channel_fusion,
+                                nestfuse_spatial_fusion)
 from .semantic_constraint_classifier import (SemanticConstraintClassifier,
                                              semantic_constraint_classifier)
 
@@ -12,5 +15,7 @@ __all__ = [
     'HINBlock', 'HINEncoder', 'NestDecoder', 'NestDecoderBlock',
     'AttentionFusionBlock', 'SpatialAttention', 'MSFAMNet',
     'SemanticConstraintClassifier', 'msfam_net', 'msfam_autoencoder',
-    'semantic_constraint_classifier', 'pad_to_divisor'
+    'semantic_constraint_classifier', 'pad_to_divisor',
+    'NestFuseStrategyNet', 'nestfuse_attention_fusion',
+    'nestfuse_spatial_fusion', 'nestfuse_channel_fusion'
 ]

@@ -157,6 +157,19 @@ class MSFAMNet(nn.Module):
         """Reconstruct a (B, 1, H, W) image from the four-scale features."""
         return self.decoder(feats)
 
+    def fuse_padded(self, vis: torch.Tensor, ir: torch.Tensor
+                    ) -> torch.Tensor:
+        """Stage-2 fusion of inputs whose H, W are multiples of
+        :attr:`size_divisor`: no checks, no padding, no crop. This is the
+        computation :meth:`forward` wraps and ``msfam_mm.deploy`` exports.
+        """
+        b = vis.shape[0]
+        # One encoder pass over the stacked pair: the encoder has no
+        # batch-coupled layers (instance norm only), so this equals two passes.
+        feats = self.encode(torch.cat([vis, ir], dim=0))
+        return self.decode(self.fuse_features([f[:b] for f in feats],
+                                              [f[b:] for f in feats]))
+
     # -- any-size entry points ----------------------------------------------
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
         return pad_to_divisor(x, self.size_divisor, self.min_size)
@@ -194,14 +207,12 @@ class MSFAMNet(nn.Module):
                 'MSFAMNet.forward: built with with_fusion=False (stage-1 '
                 'network); use reconstruct() or build with with_fusion=True')
         b, _, h, w = vis.shape
-        # One encoder pass over the stacked pair: the encoder has no
-        # batch-coupled layers (instance norm only), so this equals two passes.
-        feats = self.encode(self._pad(torch.cat([vis, ir], dim=0)))
+        padded = self._pad(torch.cat([vis, ir], dim=0))
+        if not return_attention:
+            return self.fuse_padded(padded[:b], padded[b:])[..., :h, :w]
+        feats = self.encode(padded)
         feats_vis = [f[:b] for f in feats]
         feats_ir = [f[b:] for f in feats]
-        if not return_attention:
-            return self.decode(self.fuse_features(feats_vis, feats_ir))[
-                ..., :h, :w]
         fused_feats, attention = self.fuse_features(
             feats_vis, feats_ir, return_attention=True)
         fused = self.decode(fused_feats)[..., :h, :w]
