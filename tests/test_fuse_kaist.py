@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from msfam_mm.apis.image_io import is_temp_file, read_image
+from msfam_mm.utils import is_temp_file, read_image
 
 REPO = Path(__file__).resolve().parents[1]
 TOOL = REPO / 'tools' / 'fuse_kaist.py'

@@ -15,7 +15,7 @@ from scipy.signal import correlate2d
 
 from msfam_mm.evaluation.fusion_metrics import (
     ALL_METRICS, FusionMetric, PAPER_METRICS, average_gradient, corr2,
-    entropy, evaluate_fusion, minmax_to_uint8, ms_ssim_index,
+    entropy, evaluate_fusion, ms_ssim_index,
     mutual_information, output_keys, psnr, qabf, scd, spatial_frequency,
     ssim_index, standard_deviation, to_gray_uint8, vif_p)
 import msfam_mm.evaluation.fusion_metrics.ssim as ssim_mod
@@ -416,7 +416,22 @@ def test_fusion_metric_options_and_errors():
                       img_path='data/vi/tiny.png')])
 
 
-def test_minmax_to_uint8():
-    t = torch.tensor([[[-2.0, 0.0, 2.0]]])
-    assert minmax_to_uint8(t).tolist() == [[[0, 128, 255]]]
-    assert minmax_to_uint8(torch.zeros(1, 2, 2)).max() == 0
+def test_fusion_metric_scores_the_bytes_inference_writes():
+    """FusionMetric converts the fused output with inference's
+    ``to_uint8``: min-max to 0..255, and a constant output is black."""
+    from msfam_mm.apis.base_fuser import tensor_to_uint8
+    x = torch.linspace(-1, 3, 48 * 40).reshape(1, 48, 40)
+    src = torch.linspace(0, 1, 48 * 40).reshape(1, 48, 40)
+    m = FusionMetric(metrics=['psnr', 'en'])
+    m.process({}, [dict(fused=x, vis=src, ir=src, name='ramp')])
+    written = tensor_to_uint8(x[None], 'minmax')[0, 0].numpy()
+    src_u8 = np.rint(src[0].numpy() * 255).astype(np.uint8)
+    expected = evaluate_fusion(written, src_u8, src_u8, ['psnr', 'en'])
+    assert m.results[0] == pytest.approx(
+        {k: expected[k] for k in ('PSNR', 'EN')})
+    # constant sources at 0.5 -> 128 and a constant fused output -> 0:
+    # MSE 128^2, PSNR = 20 log10(255 / 128) = 5.9868 dB (a clipped
+    # constant output would equal the sources: PSNR inf)
+    half = torch.full((1, 48, 40), 0.5)
+    m.process({}, [dict(fused=half, vis=half, ir=half, name='flat')])
+    assert m.results[1]['PSNR'] == pytest.approx(20 * math.log10(255 / 128))

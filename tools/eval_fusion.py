@@ -49,13 +49,12 @@ REPO_ROOT = str(Path(__file__).resolve().parents[1])
 if REPO_ROOT not in sys.path:
     sys.path.append(REPO_ROOT)
 
-from msfam_mm.apis import ImageReadError  # noqa: E402
-from msfam_mm.apis import read_image as read_checked_image  # noqa: E402
+from msfam_mm.utils import IMAGE_EXTENSIONS, ImageReadError  # noqa: E402
+from msfam_mm.utils import read_image as read_checked_image  # noqa: E402
 from msfam_mm.utils import write_text_atomic  # noqa: E402
 from msfam_mm.evaluation.fusion_metrics import (  # noqa: E402
     CONVENTIONS, canonical_metric_names, evaluate_fusion, output_keys)
 
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 #: exit statuses (module docstring)
 EXIT_OK, EXIT_SKIPPED, EXIT_NOTHING_WRITTEN = 0, 1, 2
 
@@ -70,7 +69,7 @@ def list_images(folder: Path, role: str) -> Dict[str, Path]:
         raise EvalError(f'{role} folder {folder} does not exist')
     found: Dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS:
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
             if p.stem in found:
                 raise EvalError(f'{role} folder {folder} has two images named '
                                 f'{p.stem!r}: {found[p.stem].name} and '
@@ -78,7 +77,7 @@ def list_images(folder: Path, role: str) -> Dict[str, Path]:
             found[p.stem] = p
     if not found:
         raise EvalError(f'{role} folder {folder} contains no images '
-                        f'({"/".join(IMAGE_EXTS)})')
+                        f'({"/".join(IMAGE_EXTENSIONS)})')
     return found
 
 

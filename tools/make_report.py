@@ -60,6 +60,7 @@ if TOOLS not in sys.path:
 import numpy as np  # noqa: E402
 
 from msfam_mm.apis.model_loading import file_sha256  # noqa: E402
+from msfam_mm.utils import IMAGE_EXTENSIONS  # noqa: E402
 
 PUBLISHED_METHODS = ('DenseFuse', 'FusionGAN', 'IFCNN', 'PIAFusion', 'PMGI',
                      'RFN-Nest', 'SDNet', 'SeAFusion', 'U2Fusion')
@@ -148,7 +149,7 @@ class Method:
     def fused_path(self, work_dir: str, key: str) -> str:
         if self.folder is not None:
             stem = key.split('/', 1)[1]
-            for ext in ('.png', '.jpg', '.bmp'):
+            for ext in IMAGE_EXTENSIONS:
                 p = osp.join(self.folder, stem + ext)
                 if osp.isfile(p):
                     return p
@@ -161,7 +162,8 @@ def fuse_missing(method: Method, pairs: Dict[str, Tuple[str, str]],
     """Fuse the pairs whose output is missing, in order, until
     ``time.time()`` passes ``deadline`` (None: no limit); return seconds
     spent. A rerun continues where it stopped."""
-    from msfam_mm.apis import build_fuser, write_image_atomic
+    from msfam_mm.apis import build_fuser
+    from msfam_mm.utils import write_image_atomic
     todo = [(k, p) for k, p in pairs.items()
             if not osp.isfile(method.fused_path(work_dir, k))]
     if not todo or method.folder is not None:

@@ -153,7 +153,7 @@ def find_pair(data_root: str, stem: str):
 
 def examples_figure(args, fuser, baselines, methods: List[str]
                     ) -> np.ndarray:
-    from msfam_mm.apis import read_image
+    from msfam_mm.utils import read_image
     rows = []
     for stem in [s for s in args.pairs.split(',') if s]:
         vis, ir = find_pair(args.data_root, stem)
@@ -177,7 +177,8 @@ def examples_figure(args, fuser, baselines, methods: List[str]
 def attention_figure(args, fuser) -> np.ndarray:
     import torch
 
-    from msfam_mm.apis import prepare_pair, read_image
+    from msfam_mm.apis import prepare_pair
+    from msfam_mm.utils import read_image
     vis_p, ir_p = find_pair(args.data_root, args.attention_pair)
     vis, ir, _ = prepare_pair(vis_p, ir_p)
     to_t = lambda a: torch.from_numpy(a).float().div(255)[None, None]  # noqa
@@ -202,7 +203,7 @@ def attention_figure(args, fuser) -> np.ndarray:
 
 
 def write_png(path: str, img: np.ndarray) -> None:
-    from msfam_mm.apis.image_io import write_bytes_atomic
+    from msfam_mm.utils import write_bytes_atomic
     ok, buf = cv2.imencode('.png', img, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     if not ok:
         raise RuntimeError(f'visualize: cannot encode {path!r}')

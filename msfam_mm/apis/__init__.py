@@ -6,7 +6,6 @@ from .classic_fusers import (AverageFuser, LaplacianPyramidFuser, MaxFuser,
                              max_fusion)
 from .folder_fusion import fuse_folders
 from .fusion_engine import PairTask, run_fusion
-from .image_io import ImageReadError, read_image, write_image_atomic
 from .inferencer import FusionInferencer, build_fuser, list_fusers
 from .kaist_frames import KAISTFrame, discover_kaist_frames, shard_items
 from .kaist_fusion import fuse_kaist
@@ -20,6 +19,5 @@ __all__ = [
     'average_fusion', 'max_fusion', 'laplacian_pyramid_fusion',
     'nestfuse_attention_fusion', 'FusionInferencer', 'build_fuser',
     'list_fusers', 'PairTask', 'run_fusion', 'fuse_kaist', 'fuse_folders',
-    'KAISTFrame', 'discover_kaist_frames', 'shard_items', 'merge_manifests',
-    'ImageReadError', 'read_image', 'write_image_atomic'
+    'KAISTFrame', 'discover_kaist_frames', 'shard_items', 'merge_manifests'
 ]

@@ -29,11 +29,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from ..utils.normalization import minmax_normalize
-from .image_io import ImageLike, load_image, merge_luma, split_luma, to_grey
+from ..utils.image_io import (ImageLike, load_image, merge_luma, split_luma,
+                              to_grey)
+from ..utils.normalization import UINT8_MODES as NORMALIZE_MODES
+from ..utils.normalization import to_uint8
 
 PRECISIONS = ('fp32', 'bf16', 'fp16')
-NORMALIZE_MODES = ('minmax', 'clip')
 
 
 def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
@@ -87,20 +88,10 @@ def autocast_context(device: torch.device, precision: str):
 
 
 def tensor_to_uint8(x: torch.Tensor, normalize: str) -> torch.Tensor:
-    """``(B, 1, H, W)`` float -> uint8 per image (see ``image_io.to_uint8``).
-
-    ``'minmax'`` stretches each image's own min..max to 0..255 (Section
-    4.1); a constant image maps to 0.
-    """
-    x = x.float()
-    if normalize == 'minmax':
-        x = minmax_normalize(x)
-    elif normalize == 'clip':
-        x = x.clamp(0.0, 1.0)
-    else:
-        raise ValueError(f'normalize must be one of {NORMALIZE_MODES}, '
-                         f'got {normalize!r}')
-    return torch.round(x * 255.0).to(torch.uint8)
+    """``(B, 1, H, W)`` float -> uint8 per image
+    (:func:`msfam_mm.utils.to_uint8`: ``'minmax'`` stretches each image's
+    own min..max to 0..255, Section 4.1; a constant image maps to 0)."""
+    return to_uint8(x, normalize)
 
 
 #: constructor arguments the tools set themselves (not ``--option``s)

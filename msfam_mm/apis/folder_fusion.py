@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Dict, Optional
 
 from .fusion_engine import PairTask
-from .image_io import IMAGE_EXTENSIONS
+from ..utils.image_io import IMAGE_EXTENSIONS
 from .kaist_fusion import (_inside, check_out_folder, fuse_on_record,
                            fusion_settings, prepare_fuser)
 

@@ -8,7 +8,7 @@ The engine behind ``tools/fuse.py`` and ``tools/fuse_kaist.py``:
   replaced); a rerun does only the rest, and a second complete run builds
   no model at all;
 * **atomic** - every output is written to a hidden temporary file in the
-  target folder and renamed into place (``image_io.write_bytes_atomic``);
+  target folder and renamed into place (``msfam_mm.utils.write_bytes_atomic``);
   temporary files a killed run left behind are removed at the next start;
 * **robust** - a pair with a missing counterpart, an unreadable/truncated
   file or a size mismatch is reported by path, skipped and counted, and the
@@ -43,8 +43,8 @@ from typing import (Callable, Deque, Dict, Iterator, List, Optional,
                     Sequence, Tuple)
 
 from .base_fuser import BaseFuser, prepare_pair
-from .image_io import (ImageReadError, encode_image, is_temp_file,
-                       merge_luma, write_bytes_atomic)
+from ..utils.atomic_io import temp_file_target, write_bytes_atomic
+from ..utils.image_io import ImageReadError, encode_image, merge_luma
 
 KILL_AFTER_ENV = 'MSFAM_FUSE_KILL_AFTER'
 
@@ -118,7 +118,7 @@ def remove_stale_temp_files(tasks: Sequence[PairTask]) -> int:
         except FileNotFoundError:
             continue
         for entry in entries:
-            if is_temp_file(entry) and entry[1:].split('.part')[0] in names:
+            if temp_file_target(entry) in names:
                 try:
                     os.unlink(os.path.join(folder, entry))
                     removed += 1

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..registry import FUSERS
 from .base_fuser import BaseFuser
-from .image_io import ImageLike
+from ..utils.image_io import ImageLike
 
 
 def list_fusers() -> List[str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, TypeVar, Union
 
-from .image_io import IMAGE_EXTENSIONS
+from ..utils.image_io import IMAGE_EXTENSIONS
 
 VISIBLE, LWIR = 'visible', 'lwir'
 _SET_RE = re.compile(r'^set\d+$')

@@ -32,7 +32,7 @@ from typing import Dict, Optional
 from .base_fuser import (NORMALIZE_MODES, PRECISIONS, check_method_options,
                          check_precision, resolve_device)
 from .fusion_engine import PairTask, run_fusion
-from .image_io import write_bytes_atomic
+from ..utils.atomic_io import write_bytes_atomic
 from .kaist_frames import LWIR, VISIBLE, discover_kaist_frames, shard_items
 from .manifest import (begin_run, check_existing_settings, finish_run,
                        list_key, now_iso, versions)

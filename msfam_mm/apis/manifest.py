@@ -44,7 +44,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from .image_io import write_bytes_atomic
+from ..utils.atomic_io import write_bytes_atomic
 
 PathLike = Union[str, os.PathLike]
 

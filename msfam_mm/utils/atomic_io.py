@@ -15,9 +15,10 @@ group.
 import os
 import secrets
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
-__all__ = ['create_temp_file', 'write_bytes_atomic', 'write_text_atomic']
+__all__ = ['create_temp_file', 'write_bytes_atomic', 'write_text_atomic',
+           'is_temp_file', 'temp_file_target']
 
 PathLike = Union[str, os.PathLike]
 
@@ -35,6 +36,26 @@ def create_temp_file(folder: PathLike, prefix: str) -> Tuple[int, Path]:
             continue
     raise FileExistsError(f'{folder}: cannot create a temporary file '
                           f'{prefix}*')
+
+
+def temp_file_target(name: str) -> Optional[str]:
+    """The file name a temporary file of :func:`write_bytes_atomic` was
+    written for, ``None`` when ``name`` is no such temporary file.
+
+    Example:
+        >>> temp_file_target('.I00001.png.part-1f2e3d4c')
+        'I00001.png'
+        >>> temp_file_target('I00001.png') is None
+        True
+    """
+    if not name.startswith('.') or '.part' not in name:
+        return None
+    return name[1:].split('.part')[0]
+
+
+def is_temp_file(name: str) -> bool:
+    """Whether ``name`` is a temporary file of :func:`write_bytes_atomic`."""
+    return temp_file_target(name) is not None
 
 
 def write_bytes_atomic(path: PathLike, data: bytes,

@@ -9,10 +9,10 @@ import os
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple, Union
 
-__all__ = ['IMG_EXTENSIONS', 'read_list_file', 'scan_images',
-           'match_pairs_by_stem', 'as_dir_list', 'scene_set_of']
+from msfam_mm.utils.image_io import IMAGE_EXTENSIONS
 
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+__all__ = ['read_list_file', 'scan_images', 'match_pairs_by_stem',
+           'as_dir_list', 'scene_set_of']
 
 
 def scene_set_of(path: str, data_root: str = '') -> str:
@@ -90,7 +90,7 @@ def read_list_file(ann_file: str, data_root: str = '',
 
 
 def scan_images(folder: str,
-                suffixes: Sequence[str] = IMG_EXTENSIONS) -> List[str]:
+                suffixes: Sequence[str] = IMAGE_EXTENSIONS) -> List[str]:
     """Sorted image files (by suffix, case-insensitive) directly in folder."""
     if not osp.isdir(folder):
         raise FileNotFoundError(f'image folder {folder!r} does not exist')
@@ -106,7 +106,7 @@ def scan_images(folder: str,
 
 
 def match_pairs_by_stem(vis_dir: str, ir_dir: str,
-                        suffixes: Sequence[str] = IMG_EXTENSIONS
+                        suffixes: Sequence[str] = IMAGE_EXTENSIONS
                         ) -> List[Tuple[str, str]]:
     """Pair the images of two folders by file stem (name without suffix).
 

@@ -5,8 +5,9 @@ from typing import List, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 
 from msfam_mm.registry import DATASETS
-from .file_lists import (IMG_EXTENSIONS, as_dir_list, match_pairs_by_stem,
-                         read_list_file, scene_set_of)
+from msfam_mm.utils.image_io import IMAGE_EXTENSIONS
+from .file_lists import (as_dir_list, match_pairs_by_stem, read_list_file,
+                         scene_set_of)
 
 __all__ = ['PairedFusionDataset']
 
@@ -53,7 +54,7 @@ class PairedFusionDataset(BaseDataset):
                  vis_dirs: Union[str, Sequence[str], None] = None,
                  ir_dirs: Union[str, Sequence[str], None] = None,
                  label: Optional[Sequence[float]] = None,
-                 suffixes: Sequence[str] = IMG_EXTENSIONS,
+                 suffixes: Sequence[str] = IMAGE_EXTENSIONS,
                  **kwargs) -> None:
         self.vis_dirs = as_dir_list(vis_dirs)
         self.ir_dirs = as_dir_list(ir_dirs)

@@ -14,8 +14,8 @@ from typing import List, Optional, Sequence
 from mmengine.dataset import BaseDataset
 
 from msfam_mm.registry import DATASETS
-from .file_lists import (IMG_EXTENSIONS, read_list_file, scan_images,
-                         scene_set_of)
+from msfam_mm.utils.image_io import IMAGE_EXTENSIONS
+from .file_lists import read_list_file, scan_images, scene_set_of
 
 __all__ = ['PublishedFusionDataset']
 
@@ -53,7 +53,7 @@ class PublishedFusionDataset(BaseDataset):
                  pairs_ann_file: str = '',
                  source_dir: str = 'tno42/vi',
                  label: Optional[Sequence[float]] = (1., 1.),
-                 suffixes: Sequence[str] = IMG_EXTENSIONS,
+                 suffixes: Sequence[str] = IMAGE_EXTENSIONS,
                  **kwargs) -> None:
         self.fusion_root = fusion_root
         self.methods = None if methods is None else list(methods)

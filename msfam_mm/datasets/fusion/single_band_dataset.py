@@ -5,8 +5,9 @@ from typing import List, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 
 from msfam_mm.registry import DATASETS
-from .file_lists import (IMG_EXTENSIONS, as_dir_list, read_list_file,
-                         scan_images, scene_set_of)
+from msfam_mm.utils.image_io import IMAGE_EXTENSIONS
+from .file_lists import (as_dir_list, read_list_file, scan_images,
+                         scene_set_of)
 
 __all__ = ['SingleBandImageDataset']
 
@@ -47,7 +48,7 @@ class SingleBandImageDataset(BaseDataset):
                  ann_file: str = '',
                  column: Optional[int] = None,
                  label: Optional[Sequence[float]] = None,
-                 suffixes: Sequence[str] = IMG_EXTENSIONS,
+                 suffixes: Sequence[str] = IMAGE_EXTENSIONS,
                  **kwargs) -> None:
         self.img_dirs = as_dir_list(img_dirs)
         if not self.img_dirs and not ann_file:

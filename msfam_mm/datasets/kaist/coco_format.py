@@ -33,21 +33,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .bbgt import (BBGtObject, bbgt_ignore_flags, load_bbgt,
                    reasonable_filter_kwargs, record_occlusion)
-from .frame_ids import (frame_condition, frame_to_img_id, normalize_frame_id,
-                        parse_frame_id)
+from .frame_ids import frame_condition, frame_to_img_id, normalize_frame_id
+from .layout import (KAIST_IMAGE_EXTS, KAIST_IMAGE_SIZE, kaist_annotation_path,
+                     kaist_image_path)
 
 #: KAIST frame size (W, H), used when no image is available to read.
-DEFAULT_IMAGE_SIZE = (640, 512)
-_EXTS = ('.jpg', '.png', '.jpeg', '.bmp')
+DEFAULT_IMAGE_SIZE = KAIST_IMAGE_SIZE
 PERSON_CATEGORY = {'id': 1, 'name': 'person', 'supercategory': 'person'}
-
-
-def _frame_paths(data_root, frame, modality, img_subdir, ann_subdir):
-    set_no, video, index = parse_frame_id(frame)
-    rel = osp.join(f'set{set_no:02d}', f'V{video:03d}')
-    ann = osp.join(data_root, ann_subdir, rel, f'I{index:05d}.txt')
-    stem = osp.join(img_subdir, rel, modality, f'I{index:05d}')
-    return ann, stem
 
 
 def read_image_header_size(path: str) -> Tuple[int, int]:
@@ -88,10 +80,10 @@ def kaist_to_coco(data_root: str,
     annotations: List[Dict] = []
     for frame in frames:
         frame = normalize_frame_id(frame)
-        ann_path, stem = _frame_paths(data_root, frame, modality, img_subdir,
-                                      ann_subdir)
-        file_name, size = stem + '.jpg', default_size
-        for ext in _EXTS:
+        ann_path = kaist_annotation_path(data_root, frame, ann_subdir)
+        stem = kaist_image_path('', frame, modality, img_subdir=img_subdir)
+        file_name, size = stem + KAIST_IMAGE_EXTS[0], default_size
+        for ext in KAIST_IMAGE_EXTS:
             if osp.isfile(osp.join(data_root, stem + ext)):
                 file_name = stem + ext
                 size = read_image_header_size(osp.join(data_root, file_name))

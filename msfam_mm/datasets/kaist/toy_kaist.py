@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 
 from .frame_ids import format_frame_id
+from .layout import LWIR, VISIBLE, kaist_annotation_path, kaist_image_path
 
 TOY_VERSION = 1
 #: KAIST's mean pedestrian width/height ratio (Dollar et al., PAMI 2012
@@ -309,17 +310,16 @@ def _generate(root, rng, num_frames, seed, size):
             peds.append(dict(label='people', bbox=[gx, gy, gw, gh],
                              visibility='both'))
         ext = '.png' if k % 4 == 3 else '.jpg'
-        set_dir, video_dir, name = frame.split('/')
-        for band, img in (('visible', vis), ('lwir', ir)):
-            folder = osp.join(root, 'images', set_dir, video_dir, band)
-            os.makedirs(folder, exist_ok=True)
-            if band == 'lwir':  # KAIST stores thermal as 3-channel grey
+        for band, img in ((VISIBLE, vis), (LWIR, ir)):
+            path = kaist_image_path(root, frame, band, ext)
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            if band == LWIR:  # KAIST stores thermal as 3-channel grey
                 img = np.repeat(img[..., None], 3, axis=2)
             img = img + rng.normal(0, 1.5, img.shape)  # sensor noise
-            _write_image(osp.join(folder, name + ext), img)
-        ann_dir = osp.join(root, 'annotations', set_dir, video_dir)
-        os.makedirs(ann_dir, exist_ok=True)
-        with open(osp.join(ann_dir, name + '.txt'), 'w') as f:
+            _write_image(path, img)
+        ann_path = kaist_annotation_path(root, frame)
+        os.makedirs(osp.dirname(ann_path), exist_ok=True)
+        with open(ann_path, 'w') as f:
             f.write('% bbGt version=3\n')
             for ped in peds:
                 x, y, w, h = ped['bbox']

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from msfam_mm.registry import TRANSFORMS
+from msfam_mm.utils.image_io import read_image, to_grey
 
 __all__ = ['LoadGreyImage', 'read_grey_image']
 
@@ -19,7 +20,7 @@ __all__ = ['LoadGreyImage', 'read_grey_image']
 def read_grey_image(path: str) -> np.ndarray:
     """Read an 8-bit image file as a (H, W) uint8 grey array.
 
-    The same checked reader as inference (``msfam_mm.apis.read_image``):
+    The same checked reader as inference (``msfam_mm.utils.read_image``):
     OpenCV alone decodes a truncated JPEG into grey rows with only a
     warning, which training would then learn from.
 
@@ -28,8 +29,6 @@ def read_grey_image(path: str) -> np.ndarray:
         ValueError: the file is truncated, cannot be decoded, or is not
             8-bit (the message names it).
     """
-    # imported here: msfam_mm.apis builds on the datasets package
-    from msfam_mm.apis.image_io import read_image, to_grey
     if not os.path.isfile(path):
         raise FileNotFoundError(f'image file {path!r} does not exist')
     return np.ascontiguousarray(to_grey(read_image(path)))

@@ -3,7 +3,7 @@ others), a registered mmengine metric for stage-2 validation, and
 ``evaluate_fusion`` for tools and benchmarks. Conventions: docs/metrics.md.
 """
 from .correlation import correlation_coefficient, scd
-from .fusion_metric import FusionMetric, minmax_to_uint8
+from .fusion_metric import FusionMetric
 from .evaluate import (ALL_METRICS, CONVENTIONS, PAIRWISE_METRICS,
                        PAPER_METRICS, SINGLE_METRICS, canonical_metric_names,
                        evaluate_fusion, output_keys)
@@ -17,7 +17,7 @@ from .vif import vif_p, vif_p_multi
 from ._utils import corr2, to_gray_uint8
 
 __all__ = [
-    'FusionMetric', 'minmax_to_uint8',
+    'FusionMetric',
     'evaluate_fusion', 'canonical_metric_names', 'output_keys',
     'ALL_METRICS', 'PAIRWISE_METRICS', 'SINGLE_METRICS', 'PAPER_METRICS',
     'CONVENTIONS', 'entropy', 'mutual_information', 'standard_deviation',

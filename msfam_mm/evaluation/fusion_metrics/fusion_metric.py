@@ -3,9 +3,10 @@
 It scores the stage-2 model's fused outputs with the no-reference metrics of
 Section 4.1 so that ``CheckpointHook(save_best='fusion/<KEY>')`` can keep the
 best checkpoint ("We trained 20 epochs and selected the best model",
-Section 4.1). Each output is first min-max normalised to 0-255 as in the
-paper's inference ("we normalized it to 0-255 according to the maximum and
-minimum data values", Section 4.1) and rounded to uint8; the sources are
+Section 4.1). Each output is converted to 8 bits exactly as inference
+writes it (:func:`msfam_mm.utils.to_uint8`: min-max normalised to 0-255,
+"we normalized it to 0-255 according to the maximum and minimum data
+values", Section 4.1; a constant output becomes black); the sources are
 scaled by 255 and rounded.
 """
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -15,33 +16,14 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from msfam_mm.registry import METRICS
+from msfam_mm.utils.normalization import to_uint8
 from .evaluate import (CONVENTIONS, PAPER_METRICS, canonical_metric_names,
                        evaluate_fusion)
 
 
-def minmax_to_uint8(fused: torch.Tensor) -> np.ndarray:
-    """Min-max normalise a fused output to 0-255 and round (Section 4.1).
-
-    A constant output has no range to stretch; it is clipped to [0, 1] and
-    scaled by 255 instead (so an all-black output stays black).
-
-    Example:
-        >>> minmax_to_uint8(torch.tensor([[0.2, 0.6]])).tolist()
-        [[0, 255]]
-    """
-    x = fused.detach().to(torch.float64).cpu().numpy()
-    lo, hi = float(x.min()), float(x.max())
-    if hi > lo:
-        x = (x - lo) / (hi - lo)
-    else:
-        x = np.clip(x, 0.0, 1.0)
-    return np.clip(np.floor(x * 255.0 + 0.5), 0, 255).astype(np.uint8)
-
-
-def unit_to_uint8(img: torch.Tensor) -> np.ndarray:
-    """[0, 1] float image -> uint8 0-255 (round half up, clipped)."""
-    x = img.detach().to(torch.float64).cpu().numpy()
-    return np.clip(np.floor(x * 255.0 + 0.5), 0, 255).astype(np.uint8)
+def _image_to_uint8(img: torch.Tensor, normalize: str) -> np.ndarray:
+    """One (H, W) float image -> (H, W) uint8 numpy array."""
+    return to_uint8(img.detach()[None, None], normalize)[0, 0].cpu().numpy()
 
 
 def _grey_2d(t: Any, key: str, where: str) -> torch.Tensor:
@@ -114,9 +96,10 @@ class FusionMetric(BaseMetric):
                 raise KeyError(f'FusionMetric: data sample {i} lacks '
                                f'{missing}; it has {sorted(sample)}')
             name = str(sample.get('img_path', sample.get('name', f'#{i}')))
-            fused = minmax_to_uint8(_grey_2d(sample['fused'], 'fused', name))
-            vis = unit_to_uint8(_grey_2d(sample['vis'], 'vis', name))
-            ir = unit_to_uint8(_grey_2d(sample['ir'], 'ir', name))
+            fused = _image_to_uint8(_grey_2d(sample['fused'], 'fused', name),
+                                    'minmax')
+            vis = _image_to_uint8(_grey_2d(sample['vis'], 'vis', name), 'clip')
+            ir = _image_to_uint8(_grey_2d(sample['ir'], 'ir', name), 'clip')
             try:
                 values = evaluate_fusion(
                     fused, vis, ir, metrics=self.metrics,

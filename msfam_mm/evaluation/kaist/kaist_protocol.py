@@ -32,8 +32,9 @@ from msfam_mm.datasets.kaist.coco_format import (DEFAULT_IMAGE_SIZE,
 from msfam_mm.datasets.kaist.frame_ids import (frame_condition,
                                                frame_to_img_id,
                                                img_id_to_frame,
-                                               normalize_frame_id,
-                                               parse_frame_id)
+                                               normalize_frame_id)
+from msfam_mm.datasets.kaist.layout import (kaist_annotation_path,
+                                            resolve_kaist_image)
 from .miss_rate import MR2_FPPI_POINTS, kaist_miss_rate
 
 
@@ -85,21 +86,18 @@ def load_gt_from_layout(data_root: str, frames: Iterable[str],
     out: Dict[int, KAISTFrameGT] = {}
     for frame in frames:
         frame = normalize_frame_id(frame)
-        set_no, video, index = parse_frame_id(frame)
-        rel = osp.join(f'set{set_no:02d}', f'V{video:03d}')
-        objects = load_bbgt(
-            osp.join(data_root, ann_subdir, rel, f'I{index:05d}.txt'))
+        objects = load_bbgt(kaist_annotation_path(data_root, frame,
+                                                  ann_subdir))
         size = tuple(image_size) if image_size else None
         if size is None:
             for modality in size_from:
-                for ext in ('.jpg', '.png', '.jpeg', '.bmp'):
-                    path = osp.join(data_root, img_subdir, rel, modality,
-                                    f'I{index:05d}{ext}')
-                    if osp.isfile(path):
-                        size = read_image_header_size(path)
-                        break
-                if size is not None:
-                    break
+                try:
+                    path = resolve_kaist_image(data_root, frame, modality,
+                                               img_subdir)
+                except FileNotFoundError:
+                    continue
+                size = read_image_header_size(path)
+                break
         out[frame_to_img_id(frame)] = KAISTFrameGT(
             frame, tuple(size or DEFAULT_IMAGE_SIZE), objects)
     return out

@@ -1,17 +1,20 @@
-"""Image reading, colour handling and atomic writing for fusion inference.
+"""Reading, colour handling and atomic writing of 8-bit images.
 
-MSFAM fuses grey visible and grey infrared images (Section 4.5). This module
-turns whatever the user has (paths, 8-bit arrays, grey or 3-channel) into
-that form, and turns the fused luminance back into an 8-bit image:
+The one place that reads and writes images for training, inference, batch
+fusion and the metrics. MSFAM fuses grey visible and grey infrared images
+(Section 4.5); this module turns whatever the user has (paths, 8-bit
+arrays, grey or 3-channel) into that form, and the fused luminance back
+into an 8-bit image:
 
-* grey mode: the fused image is the output (Section 4.1: min-max normalised
-  to 0-255 for the learned methods);
+* grey mode: the fused image is the output;
 * colour mode: the visible image is split into YCrCb (ITU-R BT.601, the same
   luma as ``cv2.COLOR_BGR2GRAY`` used in training, docs/CONTRACTS.md), its Y
   is fused with the infrared image and its Cr/Cb are re-attached.
 
-Files are written atomically (temporary file in the same folder, then
-``os.replace``) so that a killed run never leaves a truncated image.
+Reading refuses truncated JPEG/PNG files (OpenCV would decode them into
+grey rows with only a warning). Files are written atomically (temporary
+file in the same folder, then ``os.replace``) so that a killed run never
+leaves a truncated image.
 
 Example:
     >>> vis = read_image('vis.png')                      # doctest: +SKIP
@@ -25,11 +28,12 @@ from typing import Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from msfam_mm.utils.atomic_io import write_bytes_atomic  # noqa: F401
+from .atomic_io import write_bytes_atomic
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 
-#: file endings the tools accept as images (lower case)
+#: file endings read as images everywhere (lower case); the order decides
+#: which file wins where one name is stored in two formats
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
 
@@ -196,28 +200,6 @@ def merge_luma(y: np.ndarray, crcb: Optional[np.ndarray]) -> np.ndarray:
     return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
 
 
-def to_uint8(img: np.ndarray, normalize: str = 'minmax') -> np.ndarray:
-    """Float fused image -> 8-bit, per image.
-
-    Args:
-        img: ``(H, W)`` float array; ``clip`` expects values in [0, 1].
-        normalize: ``'minmax'`` stretches the image's own min..max to 0..255
-            (Section 4.1, "normalized it to 0-255 according to the maximum
-            and minimum data values"); ``'clip'`` clips [0, 1] and scales.
-    """
-    img = np.asarray(img, dtype=np.float32)
-    if normalize == 'minmax':
-        lo, hi = float(img.min()), float(img.max())
-        # a constant image has no range to stretch: map it to black
-        img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-    elif normalize == 'clip':
-        img = np.clip(img, 0.0, 1.0)
-    else:
-        raise ValueError(f"to_uint8: normalize must be 'minmax' or 'clip', "
-                         f'got {normalize!r}')
-    return np.rint(img * 255.0).astype(np.uint8)
-
-
 def encode_image(img: np.ndarray, ext: str = '.png',
                  jpeg_quality: int = 95) -> bytes:
     """Encode an 8-bit image to bytes in the format named by ``ext``."""
@@ -236,8 +218,3 @@ def write_image_atomic(path: Union[str, os.PathLike], img: np.ndarray,
     """Encode by the file ending of ``path`` and write atomically."""
     write_bytes_atomic(path, encode_image(img, Path(path).suffix,
                                           jpeg_quality))
-
-
-def is_temp_file(name: str) -> bool:
-    """Whether ``name`` is a temporary file of :func:`write_bytes_atomic`."""
-    return name.startswith('.') and '.part' in name
