@@ -545,6 +545,24 @@ def test_pull_push_loss_value_and_detach():
     assert not torch.allclose(grad_detached, fused.grad, atol=1e-7)
 
 
+def test_pull_push_options_are_keyword_only():
+    """Fourteen parameters in a row invite a swapped argument: after the
+    images, every option must be named."""
+    vis, ir = _smooth_random(64, 64, seed=1), _smooth_random(64, 64, seed=2)
+    fused = 0.5 * (vis + ir)
+    with pytest.raises(TypeError, match='positional'):
+        pull_push_loss(vis, ir, fused, False)
+    with pytest.raises(TypeError, match='positional'):
+        pull_push_weights(vis, ir, fused, 'xydeas')
+    with pytest.raises(TypeError, match='positional'):
+        edge_preservation(vis, fused, 'xydeas')
+    with pytest.raises(TypeError, match='positional'):
+        PullPushLoss(False)
+    assert pull_push_loss(vis, ir, fused, detach_weights=False).item() == \
+        pytest.approx(PullPushLoss(detach_weights=False)(vis, ir, fused)
+                      .item())
+
+
 def _one_step(vis, ir, start, direction, lr):
     fused = start.clone().requires_grad_(True)
     pull_push_loss(vis, ir, fused, direction=direction).backward()

@@ -34,7 +34,8 @@ Implementation choices (reasons and measurements in docs/losses.md):
   treats orientations modulo pi, ``| |alpha_a - alpha_b| - pi/2 | / (pi/2)``
   (the printed formula with an absolute value).
 * The factor written "Gamma K" in step 4 is taken as Gamma (K = 1); the
-  sigmoid constants are Xydeas-Petrovic's, as listed in the task spec.
+  paper gives no values for the sigmoid constants, so they are
+  Xydeas-Petrovic's (those of the measure Algorithm 1 reproduces).
 * Sums in Algorithm 2 step 2 run over the pixels of each image separately,
   so every image of a batch gets its own (alpha_vis, alpha_ir).
 * ``detach_weights=True`` (default): alpha_vis and alpha_ir are "scale
@@ -139,6 +140,7 @@ def relative_orientation(alpha_a: Tensor, alpha_b: Tensor,
 
 def edge_preservation(source: Tensor,
                       fused: Tensor,
+                      *,
                       orientation: str = 'xydeas',
                       edge_exponent: float = EDGE_WEIGHT_EXPONENT,
                       eps: float = 1e-6,
@@ -191,6 +193,7 @@ def edge_preservation(source: Tensor,
 def pull_push_weights(vis: Tensor,
                       ir: Tensor,
                       fused: Tensor,
+                      *,
                       orientation: str = 'xydeas',
                       direction: str = 'as_written',
                       edge_exponent: float = EDGE_WEIGHT_EXPONENT,
@@ -198,10 +201,12 @@ def pull_push_weights(vis: Tensor,
                       sobel_padding: str = 'replicate') -> Dict[str, Tensor]:
     """MSFAM Algorithm 2, steps 1-3: per-image weights of the two terms.
 
-    Returns a dict of (B,) tensors: ``q_vis``, ``q_ir`` (normalised weighted
-    edge preservation, step 2), ``alpha_vis``, ``alpha_ir`` (softmax of the
-    relative values, step 3; swapped when ``direction='as_described'``,
-    both 0.5 when ``direction='equal'``).
+    Returns a dict of (B,) tensors: ``q_vis``, ``q_ir`` (normalised
+    weighted edge preservation, step 2), ``alpha_vis``, ``alpha_ir``
+    (softmax of the relative values, step 3; swapped when
+    ``direction='as_described'``, both 0.5 when ``direction='equal'``).
+    The options after the three images are keyword-only; they are those
+    of :func:`edge_preservation` and ``direction``.
     Gradients flow through all of them; detach them to use them as fixed
     scale factors. ``q_vis + q_ir`` is Xydeas-Petrovic's Q^{AB/F} of F.
 
@@ -219,10 +224,10 @@ def pull_push_weights(vis: Tensor,
     if direction not in DIRECTIONS:
         raise ValueError(f'{where}: `direction` must be one of {DIRECTIONS}, '
                          f'got {direction!r}')
-    q_vis, w_vis = edge_preservation(vis, fused, orientation, edge_exponent,
-                                     eps, sobel_padding)
-    q_ir, w_ir = edge_preservation(ir, fused, orientation, edge_exponent, eps,
-                                   sobel_padding)
+    settings = dict(orientation=orientation, edge_exponent=edge_exponent,
+                    eps=eps, sobel_padding=sobel_padding)
+    q_vis, w_vis = edge_preservation(vis, fused, **settings)
+    q_ir, w_ir = edge_preservation(ir, fused, **settings)
     norm = (w_vis + w_ir).flatten(1).sum(1)
     qn_vis = (q_vis * w_vis).flatten(1).sum(1) / norm
     qn_ir = (q_ir * w_ir).flatten(1).sum(1) / norm
@@ -242,6 +247,7 @@ def pull_push_weights(vis: Tensor,
 def pull_push_loss(vis: Tensor,
                    ir: Tensor,
                    fused: Tensor,
+                   *,
                    detach_weights: bool = True,
                    direction: str = 'as_written',
                    orientation: str = 'xydeas',
@@ -260,6 +266,7 @@ def pull_push_loss(vis: Tensor,
 
     Args:
         vis, ir, fused: (B, 1, H, W) images in [0, 1] (fused unclamped).
+            The options after them are keyword-only.
         detach_weights: treat the alphas as constants (default True).
         direction: ``'as_written'`` (Algorithm 2), ``'as_described'``
             (weights swapped, the behaviour described in Section 3.6) or
@@ -281,8 +288,10 @@ def pull_push_loss(vis: Tensor,
     where = 'pull_push_loss'
     check_reduction(reduction, where)
     weight_input = fused.detach() if detach_weights else fused
-    weights = pull_push_weights(vis, ir, weight_input, orientation,
-                                direction, edge_exponent, eps, sobel_padding)
+    weights = pull_push_weights(vis, ir, weight_input,
+                                orientation=orientation, direction=direction,
+                                edge_exponent=edge_exponent, eps=eps,
+                                sobel_padding=sobel_padding)
     ssim_vis = ms_ssim(vis, fused, window_size, data_range=data_range,
                        padding=padding, reduction='none',
                        terms=ms_ssim_terms)
@@ -298,7 +307,7 @@ class PullPushLoss(nn.Module):
     """Module form of :func:`pull_push_loss` (MSFAM Section 3.6).
 
     ``forward(vis, ir, fused)``; :meth:`weights` returns the per-image
-    Q and alpha values for logging.
+    Q and alpha values for logging. The options are keyword-only.
 
     Args:
         detach_weights: alphas are constant scale factors (default True).
@@ -319,7 +328,7 @@ class PullPushLoss(nn.Module):
         True
     """
 
-    def __init__(self, detach_weights: bool = True,
+    def __init__(self, *, detach_weights: bool = True,
                  direction: str = 'as_written', orientation: str = 'xydeas',
                  edge_exponent: float = EDGE_WEIGHT_EXPONENT,
                  eps: float = 1e-6, window_size: int = 11,
@@ -358,20 +367,22 @@ class PullPushLoss(nn.Module):
         self.ms_ssim_terms = ms_ssim_terms
 
     def forward(self, vis: Tensor, ir: Tensor, fused: Tensor) -> Tensor:
-        return pull_push_loss(vis, ir, fused, self.detach_weights,
-                              self.direction, self.orientation,
-                              self.edge_exponent, self.eps, self.window_size,
-                              self.data_range, self.padding,
-                              self.sobel_padding, self.reduction,
-                              self.ms_ssim_terms)
+        return pull_push_loss(
+            vis, ir, fused, detach_weights=self.detach_weights,
+            direction=self.direction, orientation=self.orientation,
+            edge_exponent=self.edge_exponent, eps=self.eps,
+            window_size=self.window_size, data_range=self.data_range,
+            padding=self.padding, sobel_padding=self.sobel_padding,
+            reduction=self.reduction, ms_ssim_terms=self.ms_ssim_terms)
 
     @torch.no_grad()
     def weights(self, vis: Tensor, ir: Tensor,
                 fused: Tensor) -> Dict[str, Tensor]:
         """Per-image ``q_vis, q_ir, alpha_vis, alpha_ir`` (no gradient)."""
-        return pull_push_weights(vis, ir, fused, self.orientation,
-                                 self.direction, self.edge_exponent, self.eps,
-                                 self.sobel_padding)
+        return pull_push_weights(
+            vis, ir, fused, orientation=self.orientation,
+            direction=self.direction, edge_exponent=self.edge_exponent,
+            eps=self.eps, sobel_padding=self.sobel_padding)
 
     def extra_repr(self) -> str:
         return (f'detach_weights={self.detach_weights}, '
