@@ -5,7 +5,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ TOOL = REPO / 'tools' / 'fuse_kaist.py'
 sys.path.insert(0, str(REPO / 'tools'))
 
 import fuse_kaist  # noqa: E402
+from kill_switch import run_killed_after  # noqa: E402
 
 
 def _run(argv):
@@ -114,10 +114,10 @@ def test_second_run_does_no_work(clean_run, kaist_sample):
 def test_killed_run_then_rerun_equals_clean_run(kaist_sample, clean_run,
                                                 tmp_path):
     out = tmp_path / 'out'
-    env = dict(os.environ, MSFAM_FUSE_KILL_AFTER='4', OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        [sys.executable, str(TOOL), str(kaist_sample), str(out), '--method',
-         'laplacian', '--workers', '1', '--no-progress'],
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = run_killed_after(
+        4, TOOL, [kaist_sample, out, '--method', 'laplacian', '--workers',
+                  '1', '--no-progress'],
         env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr  # SIGKILL, mid-run
     partial = _outputs(out)

@@ -7,7 +7,6 @@ keep each test at a few seconds."""
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,8 +21,9 @@ sys.path.insert(0, str(REPO / 'tools'))
 import fuse  # noqa: E402
 import fuse_kaist  # noqa: E402
 from msfam_mm.apis import model_loading  # noqa: E402
-from msfam_mm.apis.kaist_fusion import fusion_settings  # noqa: E402
-from msfam_mm.apis.manifest import settings_conflict  # noqa: E402
+from msfam_mm.batch_fusion import fusion_settings  # noqa: E402
+from msfam_mm.batch_fusion.settings import settings_conflict  # noqa: E402
+from kill_switch import run_killed_after  # noqa: E402
 
 FRAMES = ['set06/V001/I00459', 'set07/V002/I01379', 'set08/V000/I02159',
           'set08/V001/I02559', 'set09/V000/I00939', 'set10/V001/I01159']
@@ -92,11 +92,11 @@ def _pair_folders(tno42, dst, names=('01', '02', '03'), shift=0):
 def test_killed_run_is_on_record_and_other_settings_refused(
         small_kaist, tmp_path, capsys):
     out = tmp_path / 'out'
-    env = dict(os.environ, MSFAM_FUSE_KILL_AFTER='1', OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        [sys.executable, str(REPO / 'tools' / 'fuse_kaist.py'),
-         str(small_kaist), str(out), '--method', 'max', '--color',
-         '--workers', '0', '--writer-threads', '1', '--no-progress'],
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = run_killed_after(
+        1, REPO / 'tools' / 'fuse_kaist.py',
+        [small_kaist, out, '--method', 'max', '--color', '--workers', '0',
+         '--writer-threads', '1', '--no-progress'],
         env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr  # SIGKILL after one output
     assert 1 <= len(_outputs(out)) < len(FRAMES)
@@ -322,12 +322,12 @@ def test_finished_rerun_checks_arguments_without_loading_a_model(
     argv = [small_kaist, out, '--method', 'msfam', '--config', cfg,
             '--checkpoint', ckpt, '--workers', '0']
     assert _kaist(argv) == 0
-    from msfam_mm.apis import inferencer
+    from msfam_mm.batch_fusion import runs
 
     def no_model(*args, **kwargs):
         raise AssertionError('a finished rerun must not build the model')
 
-    monkeypatch.setattr(inferencer, 'build_fuser', no_model)
+    monkeypatch.setattr(runs, 'build_fuser', no_model)
     assert _kaist(argv) == 0
     for bad, message in ((['--option', 'nope=1'], "no option 'nope'"),
                          (['--precision', 'fp16'], "'fp16' needs a CUDA"),

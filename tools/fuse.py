@@ -17,8 +17,8 @@ interrupted. ``--list-methods`` prints the registered methods.
 import argparse
 import sys
 
-from fuse_kaist import (add_fusion_arguments, parse_options, print_methods,
-                        require, run_reporting_errors)
+from fuse_kaist import (add_fusion_arguments, argument_names, parse_options,
+                        print_methods, require, run_reporting_errors)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def parse_args(argv=None):
 
 
 def _run(args) -> int:
-    from msfam_mm.apis import fuse_folders
+    from msfam_mm.batch_fusion import fuse_folders
     require(**{'--vis': args.vis, '--ir': args.ir, '--out': args.out,
                '--method': args.method})
     result = fuse_folders(
@@ -64,10 +64,14 @@ def _run(args) -> int:
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.list_methods:
         return print_methods()
-    return run_reporting_errors('fuse.py', lambda: _run(args))
+    return run_reporting_errors(
+        'fuse.py', lambda: _run(args),
+        argument_names(parser, vis_dir='--vis', ir_dir='--ir',
+                       out_dir='--out'))
 
 
 if __name__ == '__main__':

@@ -140,8 +140,26 @@ def parse_options(items):
     return out
 
 
-def error_text(e: BaseException) -> str:
-    """An error message; OS errors name their file."""
+def argument_names(parser: argparse.ArgumentParser,
+                   **extra: str) -> dict:
+    """How the library's arguments are called on this command line: each
+    option's destination -> its longest flag (a positional: its name in
+    capitals), plus ``extra`` for arguments named differently."""
+    names = {}
+    for action in parser._actions:
+        names[action.dest] = max(action.option_strings, key=len) \
+            if action.option_strings else action.dest.upper()
+    names['method_options'] = '--option'
+    names.update(extra)
+    return names
+
+
+def error_text(e: BaseException, names=None) -> str:
+    """An error message in the tool's words: OS errors name their file,
+    argument errors the tool's flags."""
+    from msfam_mm.batch_fusion import ArgumentError
+    if isinstance(e, ArgumentError):
+        return e.render(names)
     if isinstance(e, OSError) and e.filename is not None and e.strerror:
         where = e.filename if e.filename2 is None else \
             f'{e.filename} -> {e.filename2}'
@@ -200,14 +218,14 @@ def require(**given) -> None:
         raise ValueError(f'required: {", ".join(missing)}')
 
 
-def run_reporting_errors(prog: str, run) -> int:
+def run_reporting_errors(prog: str, run, names=None) -> int:
     """The exit status of ``run()``, or 2 after printing a usage or I/O
-    error (``USAGE_ERRORS``), or 130 after an interruption (the tools
-    resume where they stopped)."""
+    error (``USAGE_ERRORS``; argument errors in the words of ``names``),
+    or 130 after an interruption (the tools resume where they stopped)."""
     try:
         return run()
     except USAGE_ERRORS as e:
-        print(f'{prog}: error: {error_text(e)}', file=sys.stderr)
+        print(f'{prog}: error: {error_text(e, names)}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f'{prog}: interrupted; run the same command again to resume',
@@ -216,8 +234,8 @@ def run_reporting_errors(prog: str, run) -> int:
 
 
 def _run(args) -> int:
-    from msfam_mm.apis.kaist_fusion import fuse_kaist, shard_from_env
-    from msfam_mm.apis.manifest import merge_manifests
+    from msfam_mm.batch_fusion import (fuse_kaist, merge_manifests,
+                                       shard_from_env)
     if args.merge_only:
         out_root = args.out_root or args.kaist_root
         if out_root is None:
@@ -249,10 +267,12 @@ def _run(args) -> int:
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.list_methods:
         return print_methods()
-    return run_reporting_errors('fuse_kaist.py', lambda: _run(args))
+    return run_reporting_errors('fuse_kaist.py', lambda: _run(args),
+                                argument_names(parser))
 
 
 if __name__ == '__main__':

@@ -11,19 +11,107 @@ Example:
     >>> fused_rgb = FusionInferencer('configs/msfam_stage2.py', 'msfam.pth',
     ...                              color=True)('vis.jpg', 'ir.jpg')
 """
-from typing import List, Optional, Sequence, Union
+import inspect
+import os
+import warnings
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..registry import FUSERS
-from .base_fuser import BaseFuser
 from ..utils.image_io import ImageLike
+from . import model_loading
+from .base_fuser import (NORMALIZE_MODES, BaseFuser, check_method_options,
+                         check_precision, resolve_device)
 
 
 def list_fusers() -> List[str]:
     """Names registered in ``FUSERS`` (classic and learned methods)."""
     import msfam_mm.apis  # noqa: F401  (registers every fuser)
     return sorted(FUSERS.module_dict)
+
+
+def _common_arguments() -> List[str]:
+    """The arguments every fuser takes (:class:`BaseFuser`'s); the others
+    are the method's own options."""
+    params = list(inspect.signature(BaseFuser.__init__).parameters)
+    return params[1:]
+
+
+def check_fuser_arguments(method: str, config=None,
+                          checkpoint: Optional[str] = None,
+                          **kwargs) -> Dict:
+    """Check everything :func:`build_fuser` can check without building a
+    model; return the arguments it builds the method with.
+
+    Checks the method name, that a learned method has its config and
+    checkpoint files (``msfam`` falls back to the shipped ones) and a
+    classic one gets none, the names of the method's options, the output
+    scaling, the device (present) and the precision (supported there).
+    Values of method options are checked by the method itself when it is
+    built.
+
+    Returns:
+        ``dict(type=method, **kwargs)`` plus ``config``/``checkpoint`` for
+        learned methods (the shipped files filled in), ready for
+        ``FUSERS.build``.
+
+    Raises:
+        KeyError: unknown method.
+        ValueError: a bad value, an unknown option, config/checkpoint
+            given to a method that takes none or missing for one that
+            needs them.
+        FileNotFoundError: a config or checkpoint file is missing.
+        RuntimeError: the device is not available.
+    """
+    names = list_fusers()
+    if method not in names:
+        raise KeyError(f'unknown fusion method {method!r}; registered: '
+                       f'{", ".join(names)}')
+    cls = FUSERS.get(method)
+    args = dict(type=method, **kwargs)
+    if cls.requires_model:
+        if cls.has_default_weights:
+            # the shipped files (checkpoints/README.md), read at call time
+            defaults = dict(config=model_loading.DEFAULT_MSFAM_CONFIG,
+                            checkpoint=model_loading.DEFAULT_MSFAM_CHECKPOINT)
+            given = dict(config=config, checkpoint=checkpoint)
+            for name, path in defaults.items():
+                if given[name] is None and not os.path.isfile(path):
+                    raise FileNotFoundError(
+                        f'no {name} given and the shipped {path} is missing '
+                        '(it lives in the source checkout)')
+            config = defaults['config'] if config is None else config
+            checkpoint = defaults['checkpoint'] if checkpoint is None \
+                else checkpoint
+        elif config is None or checkpoint is None:
+            raise ValueError(f'fusion method {method!r} needs both a config '
+                             'and a checkpoint')
+        for name, path in (('config', config), ('checkpoint', checkpoint)):
+            if isinstance(path, (str, os.PathLike)) and \
+                    not os.path.isfile(path):
+                raise FileNotFoundError(f'{name} file {os.fspath(path)!r} '
+                                        'does not exist')
+        args.update(config=config, checkpoint=checkpoint)
+    elif config is not None or checkpoint is not None:
+        raise ValueError(f'fusion method {method!r} needs no config or '
+                         'checkpoint')
+    common = _common_arguments()
+    check_method_options(method, cls, {k: v for k, v in kwargs.items()
+                                       if k not in common})
+    normalize = kwargs.get('normalize')
+    if normalize is not None and normalize not in NORMALIZE_MODES:
+        raise ValueError(f'normalize must be one of {NORMALIZE_MODES}, got '
+                         f'{normalize!r}')
+    device = resolve_device(kwargs.get('device', 'cpu'))
+    precision = kwargs.get('precision', 'fp32')
+    if kwargs.get('backend', 'torch') == 'torch' and precision != 'auto':
+        # other backends and 'auto' are resolved by the fuser when built
+        with warnings.catch_warnings():
+            # the bf16-on-this-CPU warning comes once, from the fuser itself
+            warnings.simplefilter('ignore', RuntimeWarning)
+            check_precision(precision, device)
+    return args
 
 
 def build_fuser(method: str, config=None, checkpoint: Optional[str] = None,
@@ -37,22 +125,13 @@ def build_fuser(method: str, config=None, checkpoint: Optional[str] = None,
             ``configs/msfam_stage2.py`` when they are not given.
         **kwargs: ``color``, ``normalize``, ``device``, ``precision`` and
             method-specific options.
+
+    Raises:
+        what :func:`check_fuser_arguments` raises, and the method's own
+        errors for bad option values or an unloadable checkpoint.
     """
-    names = list_fusers()
-    if method not in names:
-        raise KeyError(f'unknown fusion method {method!r}; registered: '
-                       f'{", ".join(names)}')
-    cls = FUSERS.get(method)
-    if cls.requires_model:
-        if not cls.has_default_weights and (config is None
-                                            or checkpoint is None):
-            raise ValueError(f'fusion method {method!r} needs both a config '
-                             'and a checkpoint (--config, --checkpoint)')
-        kwargs.update(config=config, checkpoint=checkpoint)
-    elif config is not None or checkpoint is not None:
-        raise ValueError(f'fusion method {method!r} needs no config or '
-                         'checkpoint; drop --config/--checkpoint')
-    fuser = FUSERS.build(dict(type=method, **kwargs))
+    fuser = FUSERS.build(check_fuser_arguments(method, config, checkpoint,
+                                               **kwargs))
     fuser.name = method
     return fuser
 
