@@ -1,4 +1,4 @@
-"""Datasets, paired transforms, split and preprocessing of the fusion data."""
+"""Datasets, synced transforms, split and preprocessing of the fusion data."""
 import os.path as osp
 
 import cv2
@@ -12,9 +12,9 @@ from msfam_mm.datasets.fusion import (PairedFusionDataset,
                                       SingleBandImageDataset, make_pair_split,
                                       read_list_file, scene_set_of)
 from msfam_mm.datasets.transforms import (LoadGreyImage, PackFusionInputs,
-                                          PairedRandomCrop, PairedRandomFlip,
-                                          RandomRuleFusion, fuse_max,
-                                          fuse_two_scale,
+                                          RandomRuleFusion, SyncedCenterCrop,
+                                          SyncedRandomCrop, SyncedRandomFlip,
+                                          fuse_max, fuse_two_scale,
                                           fuse_weighted_average)
 from msfam_mm.evaluation.classification import (ClassifierAccuracyMetric,
                                                 multilabel_accuracy)
@@ -73,8 +73,8 @@ def test_load_grey_image_errors_name_the_file(tmp_path, tno42):
             ir_path=str(tno42 / 'ir' / '05.png')))
 
 
-# ------------------------------------------------------ paired transforms --
-def test_paired_crop_and_flip_apply_the_same_geometry(tno42):
+# ------------------------------------------------------ synced transforms --
+def test_synced_crop_and_flip_apply_the_same_geometry(tno42):
     res = LoadGreyImage(keys=('vis', 'ir'))(dict(
         vis_path=str(tno42 / 'vi' / '01.png'),
         ir_path=str(tno42 / 'ir' / '01.png')))
@@ -82,24 +82,24 @@ def test_paired_crop_and_flip_apply_the_same_geometry(tno42):
     # ir := a pixel-wise function of vis, so identical geometry keeps it so
     res['ir'] = (255 - vis).astype(np.uint8)
     np.random.seed(3)
-    res = PairedRandomCrop(crop_size=(64, 96))(res)
+    res = SyncedRandomCrop(crop_size=(64, 96))(res)
     assert res['vis'].shape == res['ir'].shape == (64, 96)
     x1, y1, x2, y2 = res['crop_bbox']
     np.testing.assert_array_equal(res['vis'], vis[y1:y2, x1:x2])
-    res = PairedRandomFlip(hflip_prob=1., vflip_prob=1.)(res)
+    res = SyncedRandomFlip(hflip_prob=1., vflip_prob=1.)(res)
     np.testing.assert_array_equal(res['vis'], vis[y1:y2, x1:x2][::-1, ::-1])
     np.testing.assert_array_equal(res['ir'], 255 - res['vis'])
     assert res['flip'] == (True, True)
 
 
-def test_paired_crop_pads_small_images_by_reflection(tno42):
+def test_synced_crop_pads_small_images_by_reflection(tno42):
     # TNO pair 05 is 280x280, smaller than the paper's 320-pixel width
     res = LoadGreyImage(keys=('vis', 'ir'))(dict(
         vis_path=str(tno42 / 'vi' / '05.png'),
         ir_path=str(tno42 / 'ir' / '05.png')))
     assert res['vis'].shape == (280, 280)
     vis = res['vis'].copy()
-    res = PairedRandomCrop(crop_size=(256, 320))(res)
+    res = SyncedRandomCrop(crop_size=(256, 320))(res)
     assert res['vis'].shape == res['ir'].shape == (256, 320)
     padded = np.pad(vis, ((0, 0), (0, 40)), mode='reflect')
     x1, y1, x2, y2 = res['crop_bbox']
@@ -107,10 +107,18 @@ def test_paired_crop_pads_small_images_by_reflection(tno42):
 
 
 def test_transform_argument_checks():
-    with pytest.raises(ValueError, match='crop_size'):
-        PairedRandomCrop(crop_size=(0, 10))
+    for crop in (SyncedRandomCrop, SyncedCenterCrop):
+        with pytest.raises(ValueError, match=f'{crop.__name__}: crop_size'):
+            crop(crop_size=(0, 10))
+        with pytest.raises(TypeError, match='keys'):
+            crop(keys='vis')
     with pytest.raises(ValueError, match='hflip_prob'):
-        PairedRandomFlip(hflip_prob=1.5)
+        SyncedRandomFlip(hflip_prob=1.5)
+    shifted = dict(vis=np.zeros((100, 80), np.uint8),
+                   ir=np.zeros((100, 81), np.uint8))
+    with pytest.raises(ValueError, match='SyncedCenterCrop: images are not '
+                                         'aligned'):
+        SyncedCenterCrop(crop_size=(10, 10))(shifted)
     with pytest.raises(ValueError, match='unknown rules'):
         RandomRuleFusion(rules=('median', ))
 
@@ -326,10 +334,28 @@ def test_classifier_accuracy_metric():
 
 def test_center_crop_is_deterministic():
     img = np.arange(100 * 120, dtype=np.int32).reshape(100, 120)
-    crop = PairedRandomCrop(crop_size=(20, 40), keys=('img', ), center=True)
+    crop = SyncedCenterCrop(crop_size=(20, 40), keys=('img', ))
+    np.random.seed(1)
     out = crop(dict(img=img.copy()))
-    assert out['crop_bbox'] == (40, 40, 80, 60)
+    np.random.seed(2)
+    assert crop(dict(img=img.copy()))['crop_bbox'] == out['crop_bbox'] \
+        == (40, 40, 80, 60)
     np.testing.assert_array_equal(out['img'], img[40:60, 40:80])
+
+
+def test_center_crop_cuts_the_same_window_of_a_pair_and_pads(tno42):
+    """TNO pair 05 (280x280) under the validation crop of the classifier
+    (256x320): rows 12-267 of both images, the columns after reflection
+    padding by 40 on the right, window from column 0."""
+    res = LoadGreyImage(keys=('vis', 'ir'))(dict(
+        vis_path=str(tno42 / 'vi' / '05.png'),
+        ir_path=str(tno42 / 'ir' / '05.png')))
+    vis, ir = res['vis'].copy(), res['ir'].copy()
+    out = SyncedCenterCrop(crop_size=(256, 320))(res)
+    assert out['crop_bbox'] == (0, 12, 320, 268)
+    for key, img in (('vis', vis), ('ir', ir)):
+        padded = np.pad(img, ((0, 0), (0, 40)), mode='reflect')
+        np.testing.assert_array_equal(out[key], padded[12:268, :320])
 
 
 def test_training_reader_refuses_truncated_images(roadscene221, tmp_path):

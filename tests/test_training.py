@@ -6,7 +6,6 @@ system users override with --cfg-options.
 """
 import copy
 import itertools
-import math
 import os
 import os.path as osp
 import subprocess
@@ -60,7 +59,7 @@ def fast_cfg(repo_root, name, work_dir, data_root, max_iters=2):
             loader.num_workers = 0
             loader.persistent_workers = False
     for node in _walk(cfg._cfg_dict):
-        if node.get('type') == 'PairedRandomCrop':
+        if node.get('type') in ('SyncedRandomCrop', 'SyncedCenterCrop'):
             node['crop_size'] = CROP
     for key in ('val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)
@@ -73,9 +72,9 @@ def fast_cfg(repo_root, name, work_dir, data_root, max_iters=2):
             ds.indices = 2
             # full-size validation images take long on CPU: crop them too
             keys = ds.pipeline[0]['keys']
-            if not any(t['type'] == 'PairedRandomCrop' for t in ds.pipeline):
+            if not any(t['type'] == 'SyncedRandomCrop' for t in ds.pipeline):
                 ds.pipeline.insert(
-                    1, dict(type='PairedRandomCrop', crop_size=CROP,
+                    1, dict(type='SyncedRandomCrop', crop_size=CROP,
                             keys=keys))
     cfg.default_hooks.checkpoint.interval = max_iters
     cfg.default_hooks.checkpoint.by_epoch = False
@@ -507,169 +506,6 @@ def test_bf16_autocast_losses_stay_float32_on_real_crops(tno42, kind):
     sum(low.values()).backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
-
-
-ABLATIONS = {
-    # config: (constraint weight, Pull-Push direction, stage-1 weights)
-    'msfam_stage2_cpu_no_pullpush': (0.84, 'equal', True),
-    'msfam_stage2_cpu_no_constraint': (0.0, 'as_written', True),
-    'msfam_stage2_cpu_baseline': (0.0, 'equal', True),
-    'msfam_fusion_only_cpu': (0.0, 'equal', False),
-}
-
-
-def test_stage1_config_runs_the_papers_number_of_updates(repo_root):
-    """Two FLIR epochs at batch 4 (Section 4.1) are 10090 updates; two
-    epochs of the images available here would be a fortieth of that. Stage
-    2 loads the checkpoint that length writes."""
-    cfg = Config.fromfile(str(repo_root / 'configs' / 'msfam_stage1.py'))
-    assert cfg.train_dataloader.batch_size == 4
-    assert cfg.train_cfg.type == 'IterBasedTrainLoop'
-    assert cfg.train_cfg.max_iters == 2 * math.ceil((9676 + 10501) / 4)
-    assert not cfg.default_hooks.checkpoint.by_epoch
-    assert cfg.default_hooks.checkpoint.save_last
-    stage2 = Config.fromfile(str(repo_root / 'configs' / 'msfam_stage2.py'))
-    assert stage2.model.stage1_checkpoint.endswith(
-        f'/iter_{cfg.train_cfg.max_iters}.pth')
-
-
-@pytest.mark.parametrize('name', sorted(ABLATIONS))
-def test_ablation_configs_change_only_their_terms(repo_root, name):
-    """Tables 1 and 3 at CPU scale: each ablation is the CPU stage-2
-    config with only its own change, 100 iterations."""
-    full = Config.fromfile(
-        str(repo_root / 'configs' / 'cpu' / 'msfam_stage2_cpu.py'))
-    cfg = Config.fromfile(
-        str(repo_root / 'configs' / 'cpu' / 'ablations' / f'{name}.py'))
-    weight, direction, staged = ABLATIONS[name]
-    loss = cfg.model.loss
-    assert loss.constraint_weight == weight
-    assert loss.get('pull_push', {}).get('direction',
-                                         'as_written') == direction
-    assert (loss.l1_weight, loss.pull_push_weight) == (1.0, 2.0)
-    assert loss.pull_push.padding == 'reflect'  # as the full stage 2
-    assert bool(cfg.model.stage1_checkpoint) == staged
-    assert cfg.model.freeze_encoder == staged
-    assert cfg.train_cfg.max_iters == 100
-    for key in ('train_dataloader', 'optim_wrapper'):
-        a, b = cfg[key].to_dict(), full[key].to_dict()
-        if not staged:  # fusion-only: encoder and decoder at the base lr
-            a['paramwise_cfg'] = b['paramwise_cfg'] = None
-        assert a == b, key
-
-
-PULL_PUSH_RUNS = {
-    # config: (iterations, length of its cosine schedule, training crop)
-    'msfam_stage2_cpu_pullpush': (300, 300, (128, 128)),
-    'msfam_stage2_cpu_pullpush_600': (600, 600, (128, 128)),
-    'msfam_stage2_cpu_pullpush_600_crop160': (600, 600, (160, 160)),
-    # shipped: the ablation's own 300-iteration cosine on the paper's crops
-    'msfam_stage2_cpu_pullpush_256x320': (300, 300, (256, 320)),
-}
-
-
-CLASSIFIER_RUNS = {
-    # config: (iterations = cosine length, validation interval, precise BN,
-    #          training crop)
-    'msfam_constraint_cpu': (3000, 500, False, (128, 160)),  # shipped
-    'msfam_constraint_cpu_9000': (9000, 1000, False, (128, 160)),
-    'msfam_constraint_cpu_precise_bn': (3000, 500, True, (128, 160)),
-    'msfam_constraint_cpu_9000_precise_bn': (9000, 1000, True, (128, 160)),
-}
-
-
-@pytest.mark.parametrize('name', sorted(CLASSIFIER_RUNS))
-def test_classifier_runs_only_change_length_and_bn_statistics(repo_root,
-                                                              name):
-    """The CPU classifier variants (docs/training.md) differ from the
-    shipped classifier's config only in length (cosine stretched to it),
-    validation interval, PreciseBNHook and training crop; model, data,
-    the rest of the pipelines, optimizer and seed stay."""
-    base = Config.fromfile(str(repo_root / 'configs' / 'cpu'
-                               / 'msfam_constraint_cpu.py'))
-    cfg = Config.fromfile(str(repo_root / 'configs' / 'cpu' / f'{name}.py'))
-    iters, interval, precise, crop = CLASSIFIER_RUNS[name]
-    for key in ('model', 'optim_wrapper', 'val_dataloader', 'randomness'):
-        assert cfg[key] == base[key], key
-
-    def uncropped(loader):
-        out = loader.to_dict()
-        crops = set()
-        for d in out['dataset']['datasets']:
-            for t in d['pipeline']:
-                if t['type'] == 'PairedRandomCrop':
-                    crops.add(tuple(t.pop('crop_size')))
-        return out, crops
-    (a, crops), (b, base_crops) = (uncropped(cfg.train_dataloader),
-                                   uncropped(base.train_dataloader))
-    assert a == b and crops == {crop} and base_crops == {(128, 160)}
-    assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval) == \
-        (iters, interval)
-    (sched, ) = cfg.param_scheduler
-    assert (sched.end, sched.T_max, sched.eta_min) == (iters, iters, 1e-5)
-    assert cfg.custom_hooks == (
-        [dict(type='PreciseBNHook', num_batches=60)] if precise else [])
-
-
-def test_paper_classifier_schedule_recomputes_bn_statistics(repo_root):
-    paper = Config.fromfile(str(repo_root / 'configs'
-                                / 'msfam_constraint.py'))
-    assert paper.custom_hooks == [dict(type='PreciseBNHook',
-                                       num_batches=60)]
-
-
-@pytest.mark.parametrize('name', sorted(PULL_PUSH_RUNS))
-def test_pull_push_runs_only_change_length_and_crop(repo_root, name):
-    """The shipped CPU stage 2 (256x320 crops), the 128x128 one shipped
-    before and its variants are the "P only" ablation with only the length
-    and the crop changed: loss, optimizer, data, batch, the rest of the
-    pipeline and of the cosine schedule stay the ablation's. Each run's
-    cosine ends on its last iteration, so its last checkpoint is not one
-    step of a large learning rate."""
-    short = Config.fromfile(str(repo_root / 'configs' / 'cpu' / 'ablations'
-                                / 'msfam_stage2_cpu_no_constraint.py'))
-    cfg = Config.fromfile(str(repo_root / 'configs' / 'cpu' / f'{name}.py'))
-    iters, schedule, crop = PULL_PUSH_RUNS[name]
-    assert cfg.model.to_dict() == short.model.to_dict()
-    assert cfg.optim_wrapper.to_dict() == short.optim_wrapper.to_dict()
-    assert cfg.train_cfg.max_iters == iters
-    assert dict(cfg.train_cfg, max_iters=None) == \
-        dict(short.train_cfg, max_iters=None)
-    (sched, ) = cfg.param_scheduler
-    assert (sched.type, sched.end, sched.T_max) == ('CosineAnnealingLR',
-                                                    schedule, schedule)
-    (short_sched, ) = short.param_scheduler
-    assert dict(sched, end=None, T_max=None) == \
-        dict(short_sched, end=None, T_max=None)
-    a = cfg.train_dataloader.to_dict()
-    b = short.train_dataloader.to_dict()
-    pipeline, short_pipeline = (a['dataset'].pop('pipeline'),
-                                b['dataset'].pop('pipeline'))
-    assert a == b  # data, batch, sampler
-    crops = [t['crop_size'] for t in pipeline
-             if t['type'] == 'PairedRandomCrop']
-    assert crops == [crop]
-    assert [dict(t, crop_size=None) for t in pipeline] == \
-        [dict(t, crop_size=None) for t in short_pipeline]
-    assert cfg.randomness == short.randomness
-
-
-def test_shifted_ms_ssim_run_changes_only_the_ms_ssim_terms(repo_root):
-    """The 'shift' experiment is the shipped 256x320 recipe with one change:
-    the Pull-Push loss builds MS-SSIM from (t + 1) / 2 terms."""
-    cpu = repo_root / 'configs' / 'cpu'
-    base = Config.fromfile(str(cpu / 'msfam_stage2_cpu_pullpush_256x320.py'))
-    cfg = Config.fromfile(
-        str(cpu / 'msfam_stage2_cpu_pullpush_256x320_shift.py'))
-    a, b = cfg.to_dict(), base.to_dict()
-    pull_push = a['model']['loss'].pop('pull_push')
-    assert pull_push == dict(b['model']['loss'].pop('pull_push'),
-                             ms_ssim_terms='shift')
-    for d in (a, b):
-        d.pop('filename', None)
-    assert a == b
-    loss = MODELS.build(cfg.model.loss)
-    assert loss.pull_push.ms_ssim_terms == 'shift'
 
 
 def test_fusion_only_ablation_trains_the_encoder(repo_root, data_root,

@@ -64,8 +64,8 @@ from msfam_mm.utils import IMAGE_EXTENSIONS  # noqa: E402
 
 PUBLISHED_METHODS = ('DenseFuse', 'FusionGAN', 'IFCNN', 'PIAFusion', 'PMGI',
                      'RFN-Nest', 'SDNet', 'SeAFusion', 'U2Fusion')
-#: the issue's goal metrics: top-3 among the nine published methods on each,
-#: best on at least three
+#: the six metrics of the project's quality target for the shipped model:
+#: top-3 among the nine published methods on each, best on at least three
 GOAL_METRICS = ('EN', 'MI', 'SCD', 'VIF', 'Qabf', 'SSIM')
 #: metrics of the fused image alone (no convention applies)
 SINGLE = ('EN', 'SD', 'SF', 'AG')
@@ -82,7 +82,7 @@ DEFAULT_CLS = 'checkpoints/msfam_cpu_classifier_fp16.pth'
 #: measured as better than the full loss with this project's classifier
 CPU_CONFIGS = ('configs/cpu/msfam_stage1_cpu.py',
                'configs/cpu/msfam_constraint_cpu.py',
-               'configs/cpu/msfam_stage2_cpu_pullpush_256x320.py')
+               'configs/cpu/msfam_stage2_cpu.py')
 
 
 class ReportError(Exception):
@@ -397,7 +397,7 @@ def goal_reference_table(summ, others: Sequence[str],
     other eight plus itself) and to each of ``others`` (the classic
     baselines, ranked as the shipped model is): a Markdown table of ranks
     with the top-3 and best counts, and a sentence on who would pass.
-    It tells how strict the goal is: the issue's bar, measured with the
+    It tells how strict the goal is: the same bar, measured with the
     same suite, for methods that were not tuned to it."""
     rows, passed, most = [], [], (0, [])
     for who in list(published) + list(others):
@@ -564,18 +564,17 @@ def classifier_accuracy(config: str, checkpoint: str, data_root: str,
     of the classifier on the held-out pairs' visible (1, 0), infrared
     (0, 1) and fused (1, 1) images: ``{group: (correct at the original
     size, correct on a central CLASSIFIER_CROP crop, total)}``. The crop
-    is the one of its validation and of stage 2 (``PairedRandomCrop``,
+    is the one of its validation and of stage 2 (``SyncedCenterCrop``,
     reflection-padded where an image is smaller)."""
     import cv2
     import torch
     from mmengine.config import Config
 
     import msfam_mm  # noqa: F401
-    from msfam_mm.datasets.transforms import PairedRandomCrop
+    from msfam_mm.datasets.transforms import SyncedCenterCrop
     from msfam_mm.registry import MODELS
     from msfam_mm.utils import prefixed_or_bare_state_dict
-    crop = PairedRandomCrop(crop_size=CLASSIFIER_CROP, keys=('img', ),
-                            center=True)
+    crop = SyncedCenterCrop(crop_size=CLASSIFIER_CROP, keys=('img', ))
     cfg = Config.fromfile(config)
     cls = MODELS.build(cfg.model.classifier).eval()
     cls.load_state_dict(
@@ -945,9 +944,9 @@ value (1.38300 against PMGI's 1.38302) and its SCD 0.051 below, but its
 MI and VIF stay far below the shipped run's (2.128 and 0.628 against
 3.121 and 0.813, ablations below), so no single run here is top-3 on
 all six.
-The CPU runs resume across sessions (`tools/train.py --resume`); where
+The CPU runs resume where they stopped (`tools/train.py --resume`); where
 a config's cosine decay ends at its own `max_iters`, a longer schedule
-needs its own config, as `configs/cpu/msfam_stage2_cpu_pullpush_600.py`
+needs its own config, as `configs/cpu/variants/msfam_stage2_cpu_128x128_600.py`
 (raising only `train_cfg.max_iters` on resume would continue at the
 final 1e-5)."""
 
@@ -982,13 +981,13 @@ shipped run was chosen among the P-only runs (100 to 600 iterations,
 crops from 128x128 to the paper's 256x320) by the six goal metrics on
 the 26 held-out pairs, never on TNO-42 (checkpoints/README.md), and it
 is its run's last checkpoint; stage 1 on every image
-available (the issue's choice), which includes the 26 held-out pairs'
+available (FLIR, the paper's stage-1 data, is not), which includes the 26 held-out pairs'
 sources (stage 1 only reconstructs single images)."""
 
 
 ABLATION_TEXT = """\
 The 100-iteration rows are stage-2 runs with the data, crops, optimizer,
-seed and lr schedule of `configs/cpu/msfam_stage2_cpu.py`, changed only
+seed and lr schedule of `configs/cpu/ablations/msfam_stage2_cpu_full.py`, changed only
 as their config in `configs/cpu/ablations/` says, so they compare equal
 training lengths; "full" is that config itself (the complete Eq. 2) at
 100 and at 300 iterations. Without Pull-Push, the two-source MS-SSIM
@@ -1000,13 +999,13 @@ stage-1 network, with no stage-2 training. The shipped model is the
 "P only" run on the paper's 256x320 crops instead of 128x128 and
 continued to the full run's {s2_iters} iterations (`{s2_config}`);
 compare it with the row "P only, 128x128, 300 it.", the same run on
-128x128 crops (`configs/cpu/msfam_stage2_cpu_pullpush.py`), shipped
+128x128 crops (`configs/cpu/variants/msfam_stage2_cpu_128x128.py`), shipped
 before it. The rows below that one vary the 128x128 run: the L1 term of Eq. 2
 read as |F - max(V, I)| (`FusionLoss(l1_mode='max')`) instead of the
 default mean of |F - V| and |F - I|, 300 iterations; twice as long (600
 iterations, the cosine decay stretched,
-`configs/cpu/msfam_stage2_cpu_pullpush_600.py`); that on 160x160
-crops (`..._600_crop160.py`); that 128x128 recipe on a longer stage 1
+`configs/cpu/variants/msfam_stage2_cpu_128x128_600.py`); that on 160x160
+crops (`configs/cpu/variants/msfam_stage2_cpu_160x160_600.py`); that 128x128 recipe on a longer stage 1
 (2000 instead of {s1_iters} iterations, resumed at the same constant
 learning rate: it continues the stage 1 used everywhere else); the
 Pull-Push weights swapped to the direction Section 3.6's text describes
@@ -1019,13 +1018,13 @@ The last four rows are on 256x320 crops: the shipped run's 100-iteration
 checkpoint (the first third of its cosine, last rate 7.6e-4; shipped
 before it); the same with the Pull-Push weights as Section 3.6's text
 describes, at 100 iterations and at the end of its 300; and the full
-Eq. 2 (`configs/cpu/msfam_stage2_cpu.py` with the crop changed) for the
+Eq. 2 (`configs/cpu/ablations/msfam_stage2_cpu_full.py` with the crop changed) for the
 first 100 iterations of its 300-iteration cosine, to compare with the
 shipped run's 100-iteration row.
 Commands:
 
 ```bash
-python tools/train.py configs/cpu/msfam_stage2_cpu.py --amp   # full Eq. 2
+python tools/train.py configs/cpu/ablations/msfam_stage2_cpu_full.py --amp   # full Eq. 2
 for a in no_pullpush no_constraint baseline; do
   python tools/train.py configs/cpu/ablations/msfam_stage2_cpu_$a.py --amp \\
       --work-dir work_dirs/abl_$a
@@ -1035,28 +1034,28 @@ python tools/train.py configs/cpu/ablations/msfam_fusion_only_cpu.py --amp \\
 python tools/train.py configs/cpu/ablations/msfam_stage2_cpu_no_constraint.py \\
     --amp --work-dir work_dirs/abl_l1max_300 \\
     --cfg-options train_cfg.max_iters=300 model.loss.l1_mode=max
-python tools/train.py configs/cpu/msfam_stage2_cpu_pullpush_600.py --amp
-python tools/train.py configs/cpu/msfam_stage2_cpu_pullpush_600_crop160.py --amp
+python tools/train.py configs/cpu/variants/msfam_stage2_cpu_128x128_600.py --amp
+python tools/train.py configs/cpu/variants/msfam_stage2_cpu_160x160_600.py --amp
 python tools/train.py configs/cpu/msfam_stage1_cpu.py --amp \\
     --resume work_dirs/msfam_stage1_cpu/iter_{s1_iters}.pth \\
     --work-dir work_dirs/stage1_2000 --cfg-options train_cfg.max_iters=2000
-python tools/train.py configs/cpu/msfam_stage2_cpu_pullpush.py --amp \\
+python tools/train.py configs/cpu/variants/msfam_stage2_cpu_128x128.py --amp \\
     --work-dir work_dirs/s2_stage1_2000 \\
     --cfg-options model.stage1_checkpoint=work_dirs/stage1_2000/iter_2000.pth
-python tools/train.py configs/cpu/msfam_stage2_cpu_pullpush.py --amp \\
+python tools/train.py configs/cpu/variants/msfam_stage2_cpu_128x128.py --amp \\
     --work-dir work_dirs/s2_pp_described \\
     --cfg-options model.loss.pull_push.direction=as_described
 python tools/train.py configs/cpu/ablations/msfam_stage2_cpu_baseline.py --amp \\
     --work-dir work_dirs/abl_baseline_300 --cfg-options train_cfg.max_iters=300
-python tools/train.py configs/cpu/msfam_stage2_cpu_pullpush_256x320.py --amp \\
+python tools/train.py configs/cpu/msfam_stage2_cpu.py --amp \\
     --work-dir work_dirs/abl_no_constraint_256x320   # shipped (iter_300)
-python tools/train.py configs/cpu/msfam_stage2_cpu_pullpush_256x320.py --amp \\
+python tools/train.py configs/cpu/msfam_stage2_cpu.py --amp \\
     --work-dir work_dirs/s2_pp_described_256x320 --cfg-options \\
     model.loss.pull_push.direction=as_described   # iter_100, iter_300
-python tools/train.py configs/cpu/msfam_stage2_cpu.py --amp \\
+python tools/train.py configs/cpu/ablations/msfam_stage2_cpu_full.py --amp \\
     --work-dir work_dirs/s2_full_256x320 --cfg-options \\
     "train_dataloader.dataset.pipeline.1.crop_size=(256,320)" train_cfg.max_iters=100
-python tools/train.py configs/cpu/msfam_stage2_cpu_pullpush.py --amp \\
+python tools/train.py configs/cpu/variants/msfam_stage2_cpu_128x128.py --amp \\
     --resume work_dirs/abl_no_constraint/iter_100.pth   # 128x128, 300 it.
 python tools/make_report.py --out docs/RESULTS.md \\
   --ablation "Rec. + NestFuse strategy=nestfuse:configs/msfam_stage1.py:work_dirs/msfam_stage1_cpu/iter_{s1_iters}.pth" \\
@@ -1064,16 +1063,16 @@ python tools/make_report.py --out docs/RESULTS.md \\
   --ablation "stage 2, neither P nor C=msfam:configs/msfam_stage2.py:work_dirs/abl_baseline/iter_100.pth" \\
   --ablation "stage 2, C only (no Pull-Push)=msfam:configs/msfam_stage2.py:work_dirs/abl_no_pullpush/iter_100.pth" \\
   --ablation "stage 2, P only (no Constraint)=msfam:configs/msfam_stage2.py:work_dirs/abl_no_constraint/iter_100.pth" \\
-  --ablation "stage 2, full (P + C), 100 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu/iter_100.pth" \\
-  --ablation "stage 2, full (P + C), 300 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu/iter_300.pth" \\
-  --ablation "stage 2, P only, 128x128, 300 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_pullpush/iter_300.pth" \\
+  --ablation "stage 2, full (P + C), 100 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_full/iter_100.pth" \\
+  --ablation "stage 2, full (P + C), 300 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_full/iter_300.pth" \\
+  --ablation "stage 2, P only, 128x128, 300 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_128x128/iter_300.pth" \\
   --ablation "stage 2, P only, L1 to max(V, I), 300 it.=msfam:configs/msfam_stage2.py:work_dirs/abl_l1max_300/iter_300.pth" \\
-  --ablation "stage 2, P only, 600 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_pullpush_600/iter_600.pth" \\
-  --ablation "stage 2, P only, 160x160 crops, 600 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_pullpush_600_crop160/iter_600.pth" \\
+  --ablation "stage 2, P only, 600 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_128x128_600/iter_600.pth" \\
+  --ablation "stage 2, P only, 160x160 crops, 600 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_160x160_600/iter_600.pth" \\
   --ablation "stage 1 2000 it., then P only 300 it.=msfam:configs/msfam_stage2.py:work_dirs/s2_stage1_2000/iter_300.pth" \\
   --ablation "stage 2, P only, Pull-Push as described, 300 it.=msfam:configs/msfam_stage2.py:work_dirs/s2_pp_described/iter_300.pth" \\
   --ablation "stage 2, neither P nor C, 300 it.=msfam:configs/msfam_stage2.py:work_dirs/abl_baseline_300/iter_300.pth" \\
-  --ablation "stage 2, P only, 128x128, 200 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_pullpush/iter_200.pth" \\
+  --ablation "stage 2, P only, 128x128, 200 it.=msfam:configs/msfam_stage2.py:work_dirs/msfam_stage2_cpu_128x128/iter_200.pth" \\
   --ablation "stage 2, P only, 256x320, 100 it.=msfam:configs/msfam_stage2.py:work_dirs/abl_no_constraint_256x320/iter_100.pth" \\
   --ablation "stage 2, P only, Pull-Push as described, 256x320, 100 it.=msfam:configs/msfam_stage2.py:work_dirs/s2_pp_described_256x320/iter_100.pth" \\
   --ablation "stage 2, P only, Pull-Push as described, 256x320, 300 it.=msfam:configs/msfam_stage2.py:work_dirs/s2_pp_described_256x320/iter_300.pth" \\

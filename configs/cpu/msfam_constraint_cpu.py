@@ -19,41 +19,19 @@
 # budget on the CPU and resume mid-way (tools/train.py --resume).
 _base_ = ['../msfam_constraint.py']
 
+# 128x160 training crops; validation keeps the paper config's central
+# 256x320 crops. The crop is step 1 of both training pipelines, which the
+# training sources hold copies of.
 crop_size = (128, 160)
-data_root = 'data/'
-split_dir = '{{ fileDirname }}/../../data/splits/'
-train_ann_file = split_dir + 'tno_roadscene_train.txt'
-VIS, IR, FUSED = (1., 0.), (0., 1.), (1., 1.)
-single_train_pipeline = [
-    dict(type='LoadGreyImage', keys=('img', )),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('img', )),
-    dict(type='PairedRandomFlip', keys=('img', )),
-    dict(type='PackFusionInputs', keys=('img', )),
-]
-rule_train_pipeline = [
-    dict(type='LoadGreyImage', keys=('vis', 'ir')),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('vis', 'ir')),
-    dict(type='PairedRandomFlip', keys=('vis', 'ir')),
-    dict(type='RandomRuleFusion', keys=('vis', 'ir'), out_key='img'),
-    dict(type='PackFusionInputs', keys=('img', )),
-]
-train_dataloader = dict(
-    num_workers=1,
-    dataset=dict(datasets=[
-        dict(type='SingleBandImageDataset', column=0, label=VIS,
-             data_root=data_root, ann_file=train_ann_file,
-             pipeline=single_train_pipeline),
-        dict(type='SingleBandImageDataset', column=1, label=IR,
-             data_root=data_root, ann_file=train_ann_file,
-             pipeline=single_train_pipeline),
-        dict(type='PairedFusionDataset', label=FUSED, data_root=data_root,
-             ann_file=train_ann_file, pipeline=rule_train_pipeline),
-        dict(type='PublishedFusionDataset', data_root=data_root,
-             fusion_root='tno42_published_fusions',
-             methods={{_base_.published_methods}},
-             pairs_ann_file=train_ann_file, label=FUSED,
-             pipeline=single_train_pipeline),
-    ]))
+single_train_pipeline = _base_.single_train_pipeline
+single_train_pipeline[1].crop_size = crop_size
+rule_train_pipeline = _base_.rule_train_pipeline
+rule_train_pipeline[1].crop_size = crop_size
+train_dataloader = _base_.train_dataloader
+train_dataloader.num_workers = 1
+for source in train_dataloader.dataset.datasets:
+    source.pipeline[1].crop_size = crop_size
+del source
 val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
@@ -64,8 +42,8 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=max_iters,
          T_max=max_iters, eta_min=1e-5)
 ]
-# the shipped classifier (2026-11-28) was trained without PreciseBNHook;
-# configs/cpu/msfam_constraint_cpu_precise_bn.py adds it back
+# no PreciseBNHook (the shipped classifier was trained without it);
+# configs/cpu/variants/msfam_constraint_cpu_precise_bn.py adds it back
 custom_hooks = []
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
                  max_iters=max_iters, val_interval=500)

@@ -15,14 +15,14 @@ VIS, IR, FUSED = (1., 0.), (0., 1.), (1., 1.)
 
 single_train_pipeline = [
     dict(type='LoadGreyImage', keys=('img', )),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('img', )),
-    dict(type='PairedRandomFlip', keys=('img', )),
+    dict(type='SyncedRandomCrop', crop_size=crop_size, keys=('img', )),
+    dict(type='SyncedRandomFlip', keys=('img', )),
     dict(type='PackFusionInputs', keys=('img', )),
 ]
 rule_train_pipeline = [
     dict(type='LoadGreyImage', keys=('vis', 'ir')),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('vis', 'ir')),
-    dict(type='PairedRandomFlip', keys=('vis', 'ir')),
+    dict(type='SyncedRandomCrop', crop_size=crop_size, keys=('vis', 'ir')),
+    dict(type='SyncedRandomFlip', keys=('vis', 'ir')),
     dict(type='RandomRuleFusion', keys=('vis', 'ir'), out_key='img'),
     dict(type='PackFusionInputs', keys=('img', )),
 ]
@@ -32,14 +32,12 @@ rule_train_pipeline = [
 # (seeded by its file, below), so every validation sees the same images
 single_test_pipeline = [
     dict(type='LoadGreyImage', keys=('img', )),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('img', ),
-         center=True),
+    dict(type='SyncedCenterCrop', crop_size=crop_size, keys=('img', )),
     dict(type='PackFusionInputs', keys=('img', )),
 ]
 rule_test_pipeline = [
     dict(type='LoadGreyImage', keys=('vis', 'ir')),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('vis', 'ir'),
-         center=True),
+    dict(type='SyncedCenterCrop', crop_size=crop_size, keys=('vis', 'ir')),
     # seeded by the pair's file: every validation fuses each held-out pair
     # with the same rule, so the checks (and the best checkpoint) compare
     # like with like

@@ -12,8 +12,8 @@ crop_size = (256, 320)
 
 train_pipeline = [
     dict(type='LoadGreyImage', keys=('img', )),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('img', )),
-    dict(type='PairedRandomFlip', keys=('img', ), hflip_prob=0.5,
+    dict(type='SyncedRandomCrop', crop_size=crop_size, keys=('img', )),
+    dict(type='SyncedRandomFlip', keys=('img', ), hflip_prob=0.5,
          vflip_prob=0.5),
     dict(type='PackFusionInputs', keys=('img', )),
 ]

@@ -10,8 +10,8 @@ crop_size = (256, 320)
 
 train_pipeline = [
     dict(type='LoadGreyImage', keys=('vis', 'ir')),
-    dict(type='PairedRandomCrop', crop_size=crop_size, keys=('vis', 'ir')),
-    dict(type='PairedRandomFlip', keys=('vis', 'ir'), hflip_prob=0.5,
+    dict(type='SyncedRandomCrop', crop_size=crop_size, keys=('vis', 'ir')),
+    dict(type='SyncedRandomFlip', keys=('vis', 'ir'), hflip_prob=0.5,
          vflip_prob=0.5),
     dict(type='PackFusionInputs', keys=('vis', 'ir')),
 ]

@@ -1,10 +1,7 @@
-# Table 3 ablation at CPU scale: stage 2 with neither the Pull-Push
-# weighting nor the Semantic Constraint: L1 + 2 x the equally weighted
-# two-source MS-SSIM loss, on the stage-1 encoder and decoder. 100
-# iterations, compared with iter_100.pth of the full run.
-_base_ = ['../msfam_stage2_cpu.py']
+# Table 3's baseline row ("neither") at CPU scale: the "P only" row
+# (msfam_stage2_cpu_no_constraint.py, 100 iterations) with the Pull-Push
+# weighting replaced by fixed equal weights, i.e. L1 + 2 x the equally
+# weighted two-source MS-SSIM loss on the stage-1 encoder and decoder.
+_base_ = ['./msfam_stage2_cpu_no_constraint.py']
 
-model = dict(loss=dict(constraint_weight=0.0,
-                       pull_push=dict(direction='equal')),
-             classifier_checkpoint=None)
-train_cfg = dict(max_iters=100)
+model = dict(loss=dict(pull_push=dict(direction='equal')))

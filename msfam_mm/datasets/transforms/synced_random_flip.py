@@ -1,19 +1,21 @@
-"""Identical random flips of aligned images (Section 4.1 augmentation)."""
+"""The same random flips over aligned images (Section 4.1 augmentation)."""
 from typing import Sequence
 
 import numpy as np
 
 from msfam_mm.registry import TRANSFORMS
 
-__all__ = ['PairedRandomFlip']
+__all__ = ['SyncedRandomFlip']
 
 
 @TRANSFORMS.register_module()
-class PairedRandomFlip:
+class SyncedRandomFlip:
     """Flip every image in ``keys`` the same way.
 
     Section 4.1: "We used random horizontal and vertical flips for data
-    enhancement". Each direction is drawn independently.
+    enhancement". Each direction is drawn independently, once per sample,
+    and applied to all of ``keys`` (a visible/infrared pair stays aligned;
+    ``keys=('img', )`` flips a single image).
 
     Args:
         keys: images to flip identically.
@@ -23,7 +25,7 @@ class PairedRandomFlip:
     Adds ``flip`` = (horizontal, vertical) booleans.
 
     Example:
-        >>> flip = PairedRandomFlip(keys=('vis', 'ir'), hflip_prob=1.,
+        >>> flip = SyncedRandomFlip(keys=('vis', 'ir'), hflip_prob=1.,
         ...                         vflip_prob=0.)
         >>> flip(dict(vis=np.array([[1, 2]]), ir=np.array([[3, 4]])))['vis']
         array([[2, 1]])
@@ -36,10 +38,10 @@ class PairedRandomFlip:
         for name, p in (('hflip_prob', hflip_prob),
                         ('vflip_prob', vflip_prob)):
             if not 0. <= p <= 1.:
-                raise ValueError(f'PairedRandomFlip: {name} must be in [0, 1],'
-                                 f' got {p}')
+                raise ValueError(f'SyncedRandomFlip: {name} must be in '
+                                 f'[0, 1], got {p}')
         if isinstance(keys, str) or not keys:
-            raise TypeError(f'PairedRandomFlip: keys must be a non-empty '
+            raise TypeError(f'SyncedRandomFlip: keys must be a non-empty '
                             f'sequence of names, got {keys!r}')
         self.keys = tuple(keys)
         self.hflip_prob = hflip_prob
