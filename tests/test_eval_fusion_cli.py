@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from msfam_mm.evaluation.fusion_metrics import evaluate_fusion
+from msfam_mm.evaluation.fusion_metrics.folder_scores import read_image_rgb
 
 STEMS = ('01', '05', '10')
 
@@ -19,11 +20,8 @@ def cli(repo_root):
     spec = importlib.util.spec_from_file_location(
         'eval_fusion_cli', repo_root / 'tools' / 'eval_fusion.py')
     mod = importlib.util.module_from_spec(spec)
-    # Registered so that worker processes can unpickle its task function.
-    sys.modules['eval_fusion_cli'] = mod
     spec.loader.exec_module(mod)
-    yield mod
-    sys.modules.pop('eval_fusion_cli', None)
+    return mod
 
 
 @pytest.fixture()
@@ -84,9 +82,9 @@ def test_cli_writes_rows_and_summary_matching_the_library(cli, tno_subset,
                              'VIF_I']
     # Same values as the library on the same files.
     r = rows[0]
-    vis = cli.read_image(tno_subset / 'vi' / '01.png')
-    ir = cli.read_image(tno_subset / 'ir' / '01.png')
-    fused = cli.read_image(tno_subset / 'DenseFuse' / '01.png')
+    vis = read_image_rgb(tno_subset / 'vi' / '01.png')
+    ir = read_image_rgb(tno_subset / 'ir' / '01.png')
+    fused = read_image_rgb(tno_subset / 'DenseFuse' / '01.png')
     ref = evaluate_fusion(fused, vis, ir, metrics=['EN', 'MI', 'Qabf', 'VIF'])
     for k, v in ref.items():
         assert float(r[k]) == pytest.approx(v, rel=1e-12), k
@@ -233,19 +231,6 @@ def test_cli_rejects_unpaired_and_malformed_inputs(cli, tno_subset, tmp_path,
                      f'X={tno_subset / "DenseFuse"}', '--metrics', 'EN,FOO',
                      '--out', str(out), '--no-progress']) == 2
     assert 'unknown fusion metric' in capsys.readouterr().err
-
-
-def test_evaluate_task_raises_naming_the_files(cli, tno_subset):
-    """tools/make_report.py scores through ``_evaluate_task``: it must keep
-    raising EvalError (not return a partial result), now with the files."""
-    bad = tno_subset / 'DenseFuse' / '01.png'
-    bad.unlink()
-    cv2.imwrite(str(bad), np.zeros((20, 30), np.uint8))
-    task = ('DenseFuse', '01', bad, tno_subset / 'vi' / '01.png',
-            tno_subset / 'ir' / '01.png', ('EN',), 'standard')
-    with pytest.raises(cli.EvalError, match='size mismatch') as info:
-        cli._evaluate_task(task)
-    assert str(bad) in str(info.value) and "'01'" in str(info.value)
 
 
 def test_cli_runs_as_a_script(repo_root, tno_subset, tmp_path):

@@ -29,14 +29,9 @@ import json
 import os
 import os.path as osp
 import re
-import sys
 import time
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
-# Importable both as a script (tools/ is not a package) and from tests.
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 # Table columns: (csv key, markdown header, metric-key suffix, better).
 COLUMNS = (

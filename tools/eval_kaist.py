@@ -21,12 +21,6 @@ import os.path as osp
 import sys
 
 
-# Runnable from a checkout without installing msfam_mm (tools/ is no package).
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='KAIST MR^-2 and COCO AP.')
     p.add_argument('--ann', required=True,

@@ -42,7 +42,6 @@ from collections import OrderedDict
 from typing import Dict, Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
 
 import torch  # noqa: E402
 

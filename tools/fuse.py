@@ -17,8 +17,10 @@ interrupted. ``--list-methods`` prints the registered methods.
 import argparse
 import sys
 
-from fuse_kaist import (add_fusion_arguments, argument_names, parse_options,
-                        print_methods, require, run_reporting_errors)
+from msfam_mm.batch_fusion import fuse_folders
+from msfam_mm.batch_fusion.cli import (add_fusion_arguments, argument_names,
+                                       fusion_arguments, print_methods,
+                                       require, run_reporting_errors)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,18 +44,10 @@ def parse_args(argv=None):
 
 
 def _run(args) -> int:
-    from msfam_mm.batch_fusion import fuse_folders
     require(**{'--vis': args.vis, '--ir': args.ir, '--out': args.out,
                '--method': args.method})
-    result = fuse_folders(
-        args.vis, args.ir, args.out, method=args.method,
-        config=args.config, checkpoint=args.checkpoint,
-        device=args.device, precision=args.precision, color=args.color,
-        normalize=args.normalize, batch_size=args.batch_size,
-        workers=args.workers, ext=args.ext,
-        jpeg_quality=args.jpeg_quality, overwrite=args.overwrite,
-        progress=not args.no_progress,
-        method_options=parse_options(args.option))
+    result = fuse_folders(args.vis, args.ir, args.out,
+                          overwrite=args.overwrite, **fusion_arguments(args))
     shard = result['shard']
     c = shard['counts']
     print(f"{c['total']} pairs: {c['fused']} fused, {c['skipped_existing']} "

@@ -24,63 +24,13 @@ outside the per-frame work (the message names the path), 130 when
 interrupted (rerun to resume).
 """
 import argparse
-import json
 import os
 import sys
 
-
-def jpeg_quality(text):
-    """argparse type: an integer in OpenCV's JPEG quality range 0..100."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'expected an integer 0..100, got {text!r}') from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(
-            f'must be in 0..100 (OpenCV IMWRITE_JPEG_QUALITY), got {value}')
-    return value
-
-
-def add_fusion_arguments(p: argparse.ArgumentParser,
-                         device_help: str = "'cpu' (default), 'cuda', "
-                         "'cuda:N' or 'auto'") -> None:
-    """The options tools/fuse.py and this tool share: the method and its
-    model, device and precision, and the output format."""
-    p.add_argument('--method',
-                   help='fusion method (see --list-methods)')
-    p.add_argument('--list-methods', action='store_true',
-                   help='print the registered fusion methods and exit')
-    p.add_argument('--config', help='model config (learned methods; msfam '
-                   'defaults to configs/msfam_stage2.py)')
-    p.add_argument('--checkpoint', help='model weights (learned methods; '
-                   'msfam defaults to the shipped '
-                   'checkpoints/msfam_cpu_stage2_fp16.pth)')
-    p.add_argument('--option', action='append', default=[],
-                   metavar='KEY=VALUE',
-                   help='method option, e.g. levels=5 or spatial_mode='
-                   'l1_ratio (values parsed as JSON when possible)')
-    p.add_argument('--device', default='cpu', help=device_help)
-    p.add_argument('--precision', default='fp32',
-                   choices=('fp32', 'bf16', 'fp16'),
-                   help='fp32 (default), bf16 autocast (CPU with AMX/'
-                   'AVX512-BF16, or CUDA) or fp16 autocast (CUDA)')
-    p.add_argument('--color', action='store_true',
-                   help='fuse the visible Y channel, keep its colour')
-    p.add_argument('--normalize', choices=('minmax', 'clip'),
-                   help='output scaling (default: minmax for learned '
-                   'methods as in Section 4.1, clip for classic ones)')
-    p.add_argument('--batch-size', type=int, default=1,
-                   help='pairs per model call (default 1; pairs of one size '
-                   'are batched together)')
-    p.add_argument('--workers', type=int, default=2,
-                   help='threads decoding inputs (0: main thread)')
-    p.add_argument('--ext', default='png', choices=('png', 'jpg'),
-                   help='output format (png: lossless, default)')
-    p.add_argument('--jpeg-quality', type=jpeg_quality, default=95,
-                   help='JPEG quality 0..100 for --ext jpg (default 95)')
-    p.add_argument('--no-progress', action='store_true',
-                   help='no progress bar')
+from msfam_mm.batch_fusion import fuse_kaist, merge_manifests, shard_from_env
+from msfam_mm.batch_fusion.cli import (add_fusion_arguments, argument_names,
+                                       fusion_arguments, print_methods,
+                                       require, run_reporting_errors)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,54 +77,6 @@ def parse_args(argv=None):
     return build_parser().parse_args(argv)
 
 
-def parse_options(items):
-    out = {}
-    for item in items:
-        if '=' not in item:
-            raise ValueError(f'--option {item!r}: expected KEY=VALUE')
-        key, value = item.split('=', 1)
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
-def argument_names(parser: argparse.ArgumentParser,
-                   **extra: str) -> dict:
-    """How the library's arguments are called on this command line: each
-    option's destination -> its longest flag (a positional: its name in
-    capitals), plus ``extra`` for arguments named differently."""
-    names = {}
-    for action in parser._actions:
-        names[action.dest] = max(action.option_strings, key=len) \
-            if action.option_strings else action.dest.upper()
-    names['method_options'] = '--option'
-    names.update(extra)
-    return names
-
-
-def error_text(e: BaseException, names=None) -> str:
-    """An error message in the tool's words: OS errors name their file,
-    argument errors the tool's flags."""
-    from msfam_mm.batch_fusion import ArgumentError
-    if isinstance(e, ArgumentError):
-        return e.render(names)
-    if isinstance(e, OSError) and e.filename is not None and e.strerror:
-        where = e.filename if e.filename2 is None else \
-            f'{e.filename} -> {e.filename2}'
-        return f'{where}: {e.strerror}'
-    if isinstance(e, KeyError) and len(e.args) == 1 and \
-            isinstance(e.args[0], str):
-        return e.args[0]  # str(KeyError) would add quotes
-    return str(e)
-
-
-#: what the tools report as bad arguments or I/O problems (exit 2); any
-#: other exception is a bug and keeps its traceback
-USAGE_ERRORS = (ValueError, KeyError, OSError, RuntimeError)
-
-
 def report(result, out=None):
     out = out or sys.stderr
     shard, merged = result.get('shard'), result['merged']
@@ -204,38 +106,7 @@ def report(result, out=None):
           file=out)
 
 
-def print_methods() -> int:
-    """--list-methods: the registered fusion methods, one per line."""
-    from msfam_mm.apis import list_fusers
-    print('\n'.join(list_fusers()))
-    return 0
-
-
-def require(**given) -> None:
-    """Refuse a run without its required arguments (a usage error)."""
-    missing = [name for name, value in given.items() if value is None]
-    if missing:
-        raise ValueError(f'required: {", ".join(missing)}')
-
-
-def run_reporting_errors(prog: str, run, names=None) -> int:
-    """The exit status of ``run()``, or 2 after printing a usage or I/O
-    error (``USAGE_ERRORS``; argument errors in the words of ``names``),
-    or 130 after an interruption (the tools resume where they stopped)."""
-    try:
-        return run()
-    except USAGE_ERRORS as e:
-        print(f'{prog}: error: {error_text(e, names)}', file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f'{prog}: interrupted; run the same command again to resume',
-              file=sys.stderr)
-        return 130
-
-
 def _run(args) -> int:
-    from msfam_mm.batch_fusion import (fuse_kaist, merge_manifests,
-                                       shard_from_env)
     if args.merge_only:
         out_root = args.out_root or args.kaist_root
         if out_root is None:
@@ -251,17 +122,11 @@ def _run(args) -> int:
     if device == 'cuda' and 'LOCAL_RANK' in os.environ:
         device = f'cuda:{local_rank}'
     result = fuse_kaist(
-        args.kaist_root, args.out_root, method=args.method,
-        config=args.config, checkpoint=args.checkpoint,
-        image_set=args.image_set, device=device,
-        precision=args.precision, color=args.color,
-        normalize=args.normalize, batch_size=args.batch_size,
-        workers=args.workers, writer_threads=args.writer_threads,
-        ext=args.ext, jpeg_quality=args.jpeg_quality,
-        modality=args.modality, num_shards=num_shards,
-        shard_id=shard_id, annotations=args.annotations,
-        overwrite=args.overwrite, progress=not args.no_progress,
-        method_options=parse_options(args.option))
+        args.kaist_root, args.out_root, **dict(
+            fusion_arguments(args), device=device),
+        image_set=args.image_set, writer_threads=args.writer_threads,
+        modality=args.modality, num_shards=num_shards, shard_id=shard_id,
+        annotations=args.annotations, overwrite=args.overwrite)
     report(result)
     return 1 if result['shard']['counts']['failed'] else 0
 

@@ -18,14 +18,9 @@ padded there. Prints JSON.
 """
 import argparse
 import json
-import sys
-from pathlib import Path
 
-REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
-import torch  # noqa: E402
+import torch
 
 
 def parse_args(argv=None):

@@ -51,11 +51,6 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-TOOLS = osp.join(REPO_ROOT, 'tools')
-if TOOLS not in sys.path:
-    sys.path.insert(0, TOOLS)
 
 import numpy as np  # noqa: E402
 
@@ -255,20 +250,20 @@ def score_methods(methods: Sequence[Method],
         # tools/eval_fusion.py's worker (all metrics, 'standard'); 'spawn'
         # because forked workers can deadlock on locks of the parent's
         # OpenMP / OpenCV thread pools
-        from eval_fusion import _evaluate_task, _init_worker
-        from eval_fusion import EvalError
+        from msfam_mm.evaluation.fusion_metrics.folder_scores import (
+            ScoringError, init_worker, score_task)
         jobs = [(cache, '', Path(fused), Path(vis), Path(ir), None,
                  'standard') for cache, fused, vis, ir, _ in tasks]
         try:
             if workers > 1:
                 ctx = multiprocessing.get_context('spawn')
                 with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                         initializer=_init_worker) as pool:
-                    done = list(pool.map(_evaluate_task, jobs, chunksize=2))
+                                         initializer=init_worker) as pool:
+                    done = list(pool.map(score_task, jobs, chunksize=2))
             else:
-                _init_worker()
-                done = [_evaluate_task(j) for j in jobs]
-        except EvalError as e:
+                init_worker()
+                done = [score_task(j) for j in jobs]
+        except ScoringError as e:
             raise ReportError(str(e)) from None
         for (cache, fused, _, _, sha), (_, _, values) in zip(tasks, done):
             _write_cache(cache, fused, sha, values)

@@ -11,9 +11,8 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from msfam_mm.datasets.fusion.split import (  # noqa: E402
+from msfam_mm.datasets.fusion.split import (
     make_pair_split, write_pair_list)
 
 DEFAULT_PAIRS = ('tno42/vi:tno42/ir', 'roadscene221/vi:roadscene221/ir')

@@ -22,14 +22,9 @@ held-out split, never on TNO-42.
 import argparse
 import json
 import os.path as osp
-import sys
-from pathlib import Path
 
-REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 METRICS = ('EN', 'MI', 'SCD', 'VIF', 'Qabf', 'SSIM', 'MS_SSIM')
 #: source balance: CC of the fused image with the visible / infrared image

@@ -13,8 +13,6 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 def parse_checked(parser: argparse.ArgumentParser, argv=None):
     """Parse, turning what would be a traceback into a usage error: a

@@ -32,8 +32,6 @@ from pathlib import Path
 from typing import List, Sequence
 
 REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

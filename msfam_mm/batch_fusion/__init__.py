@@ -12,7 +12,8 @@ Modules, in the order a run uses them (:mod:`.runs` reads top to bottom):
 * :mod:`.records` - settings, frame lists and shard manifests on disk;
   :mod:`.merge` - their merged view ``manifest.json``;
 * :mod:`.engine` - fuse the pending pairs (threads, atomic writes);
-* :mod:`.errors` - argument errors a tool can render in its own flags.
+* :mod:`.errors` - argument errors a tool can render in its own flags;
+* :mod:`.cli` - the options and error handling the two tools share.
 
 The fusers themselves are :mod:`msfam_mm.apis`'.
 """
