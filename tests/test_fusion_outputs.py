@@ -260,7 +260,7 @@ def test_shipped_weights_are_recorded(tmp_path, monkeypatch, tno42, capsys):
     vis, ir = _pair_folders(tno42, tmp_path / 'in', names=('01',))
     out = tmp_path / 'out'
     argv = ['--vis', vis, '--ir', ir, '--out', out, '--method', 'msfam']
-    assert _fuse(argv) == 0
+    assert _fuse(argv + ['--shipped-weights']) == 0
     assert _manifest(out)['settings']['checkpoint_sha256'] == \
         default['checkpoint_sha256']
     # the same files named explicitly: same settings, nothing to redo
@@ -274,8 +274,43 @@ def test_shipped_weights_are_recorded(tmp_path, monkeypatch, tno42, capsys):
                         .read_bytes() + b'\0')
     monkeypatch.setattr(model_loading, 'DEFAULT_MSFAM_CHECKPOINT',
                         str(changed))
-    assert _fuse(argv) == 2
+    assert _fuse(argv + ['--shipped-weights']) == 2
     assert 'checkpoint_sha256' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('tool', ['fuse', 'fuse_kaist'])
+def test_msfam_needs_a_checkpoint_or_shipped_weights(tool, small_kaist,
+                                                     tno42, tmp_path,
+                                                     capsys):
+    """Table 7 fuses with the user's own stage-2 weights: a tool never
+    silently falls back to the shipped CPU weights."""
+    out = tmp_path / 'out'
+    if tool == 'fuse':
+        vis, ir = _pair_folders(tno42, tmp_path / 'in', names=('01',))
+        run, base = _fuse, ['--vis', vis, '--ir', ir, '--out', out]
+    else:
+        run, base = _kaist, [small_kaist, out, '--image-set',
+                             'imageSets/a.txt']
+    base += ['--method', 'msfam', '--workers', '0']
+    for extra, message in (
+            ([], "needs --checkpoint (your stage-2 checkpoint"),
+            (['--config', model_loading.DEFAULT_MSFAM_CONFIG],
+             'needs --checkpoint'),
+            (['--shipped-weights', '--checkpoint',
+              model_loading.DEFAULT_MSFAM_CHECKPOINT], 'exclude each other')):
+        assert run(base + extra) == 2
+        assert message in capsys.readouterr().err
+        assert not out.exists()
+    assert run(['--shipped-weights'] + base[:-4] + ['--method', 'average']) \
+        == 2
+    assert "'average' has no shipped weights" in capsys.readouterr().err
+    # --shipped-weights says what they are before fusing with them
+    assert run(base + ['--shipped-weights']) == 0
+    err = capsys.readouterr().err
+    sha = model_loading.file_sha256(model_loading.DEFAULT_MSFAM_CHECKPOINT)
+    assert f'{model_loading.DEFAULT_MSFAM_CHECKPOINT} (sha256 {sha})' in err
+    assert "not the paper's" in err and 'checkpoints/README.md' in err
+    assert _manifest(out)['settings']['checkpoint_sha256'] == sha
 
 
 # ---------------------------------------------------------------- item 5/6

@@ -2,7 +2,8 @@
 """Fuse two folders of visible/infrared images paired by file name.
 
     python tools/fuse.py --vis DIR --ir DIR --out DIR --method NAME \
-        [--config C --checkpoint K] [--color] [--device cpu|cuda] \
+        [--config C] [--checkpoint K | --shipped-weights] [--color] \
+        [--device cpu|cuda] \
         [--precision fp32|bf16|fp16] [--ext png|jpg] [--option KEY=VALUE]
 
 ``VIS/NAME.*`` is paired with ``IR/NAME.*`` (same stem) and fused into
@@ -12,7 +13,9 @@ and float files are reported as failed pairs. Reruns skip finished images;
 input folders into the same OUT is refused (unless --overwrite). Exit
 status: 0 all fused, 1 some pairs failed (listed), 2 bad arguments or an
 I/O error outside the per-pair work (the message names the path), 130
-interrupted. ``--list-methods`` prints the registered methods.
+interrupted. ``--list-methods`` prints the registered methods. ``msfam``
+needs ``--checkpoint`` or ``--shipped-weights`` (the CPU-trained weights
+of checkpoints/, not the paper's; the tool prints which file it uses).
 """
 import argparse
 import sys

@@ -2,7 +2,8 @@
 """Fuse a KAIST copy into a fused KAIST dataset (paper Section 4.4).
 
     python tools/fuse_kaist.py KAIST_ROOT OUT_ROOT --method NAME \
-        [--config C --checkpoint K] [--image-set imageSets/xxx.txt] \
+        [--config C] [--checkpoint K | --shipped-weights] \
+        [--image-set imageSets/xxx.txt] \
         [--device cpu|cuda] [--batch-size N] [--workers N] \
         [--precision fp32|bf16|fp16] [--color] \
         [--num-shards N --shard-id K] [--ext png|jpg] [--modality fused] \
@@ -16,7 +17,9 @@ fused into one OUT_ROOT, one run each. One OUT_ROOT holds the output of one
 method and settings: fuse another method into another OUT_ROOT. Several
 processes (GPUs, nodes) may fuse one KAIST copy into one OUT_ROOT with
 --num-shards/--shard-id, or under torchrun (shards from WORLD_SIZE/RANK,
-GPU from LOCAL_RANK).
+GPU from LOCAL_RANK). ``msfam`` needs ``--checkpoint`` (e.g. your stage-2
+result for Table 7) or ``--shipped-weights`` (the CPU-trained weights of
+checkpoints/, not the paper's; the tool prints which file it uses).
 
 Exit status: 0 when every frame of this shard is fused, 1 when frames failed
 (listed on stderr and in the manifest), 2 on bad arguments or an I/O error

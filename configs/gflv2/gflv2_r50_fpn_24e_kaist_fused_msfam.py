@@ -3,7 +3,8 @@
 # fused frames from the output root of tools/fuse_kaist.py, which never
 # writes into KAIST (README, "Detection on KAIST"):
 #   python tools/fuse_kaist.py data/kaist work_dirs/kaist_msfam --method msfam
-#       --image-set imageSets/train-all-02.txt   (then test-all-20.txt)
+#       --checkpoint CKPT --image-set imageSets/train-all-02.txt
+#       (then test-all-20.txt; CKPT: your stage-2 weights)
 # Another output root: --cfg-options with the three dataloaders' img_subdir
 # (an absolute OUT_ROOT/images); tools/compare_detection.py does this for
 # --types LABEL=OUT_ROOT:fused.

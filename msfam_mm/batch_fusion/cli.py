@@ -13,15 +13,18 @@ Example:
 """
 import argparse
 import json
+import os
 import sys
 from typing import Callable, Dict, Mapping, Optional
 
-from msfam_mm.apis import list_fusers
+from msfam_mm.apis import list_fusers, model_loading
+from msfam_mm.registry import FUSERS
 from .errors import ArgumentError
 
 __all__ = ['jpeg_quality', 'add_fusion_arguments', 'fusion_arguments',
            'parse_options', 'argument_names', 'error_text', 'USAGE_ERRORS',
-           'print_methods', 'require', 'run_reporting_errors']
+           'print_methods', 'require', 'run_reporting_errors',
+           'describe_shipped_weights']
 
 
 def jpeg_quality(text: str) -> int:
@@ -49,8 +52,11 @@ def add_fusion_arguments(p: argparse.ArgumentParser,
     p.add_argument('--config', help='model config (learned methods; msfam '
                    'defaults to configs/msfam_stage2.py)')
     p.add_argument('--checkpoint', help='model weights (learned methods; '
-                   'msfam defaults to the shipped '
-                   'checkpoints/msfam_cpu_stage2_fp16.pth)')
+                   'msfam needs this or --shipped-weights)')
+    p.add_argument('--shipped-weights', action='store_true',
+                   help='msfam: use the CPU-trained weights shipped in '
+                   'checkpoints/ (not the paper\'s; see checkpoints/'
+                   'README.md) instead of a --checkpoint of your own')
     p.add_argument('--option', action='append', default=[],
                    metavar='KEY=VALUE',
                    help='method option, e.g. levels=5 or spatial_mode='
@@ -78,13 +84,50 @@ def add_fusion_arguments(p: argparse.ArgumentParser,
                    help='no progress bar')
 
 
+def describe_shipped_weights() -> str:
+    """What ``--shipped-weights`` fuses with: the files, the weights'
+    sha256 and where their training is described."""
+    ckpt = model_loading.DEFAULT_MSFAM_CHECKPOINT
+    if not os.path.isfile(ckpt):
+        raise FileNotFoundError(f'--shipped-weights: {ckpt} is missing (it '
+                                'lives in the source checkout)')
+    return (f'--shipped-weights: {ckpt} (sha256 '
+            f'{model_loading.file_sha256(ckpt)}) with '
+            f'{model_loading.DEFAULT_MSFAM_CONFIG}: weights trained on a '
+            "CPU for this repository, not the paper's; how they were "
+            'trained and what they score: checkpoints/README.md')
+
+
+def _model_arguments(args: argparse.Namespace) -> Dict:
+    """``config``/``checkpoint`` for the library: a method with shipped
+    weights needs ``--checkpoint`` or an explicit ``--shipped-weights``,
+    so a user's own result is never silently replaced by them."""
+    cls = FUSERS.get(args.method) if args.method else None
+    shipped = cls is not None and cls.requires_model and \
+        cls.has_default_weights
+    if args.shipped_weights:
+        if not shipped:
+            raise ValueError(f'--shipped-weights: fusion method '
+                             f'{args.method!r} has no shipped weights')
+        if args.config is not None or args.checkpoint is not None:
+            raise ValueError('--shipped-weights and --config/--checkpoint '
+                             'exclude each other')
+        print(describe_shipped_weights(), file=sys.stderr)
+    elif shipped and args.checkpoint is None:
+        raise ValueError(
+            f'fusion method {args.method!r} needs --checkpoint (your '
+            'stage-2 checkpoint, e.g. from work_dirs/msfam_stage2/) or '
+            "--shipped-weights (the CPU-trained weights in checkpoints/, "
+            "not the paper's; checkpoints/README.md)")
+    return dict(config=args.config, checkpoint=args.checkpoint)
+
+
 def fusion_arguments(args: argparse.Namespace) -> Dict:
     """The options of :func:`add_fusion_arguments` as keyword arguments of
     ``fuse_folders``/``fuse_kaist``."""
-    return dict(method=args.method, config=args.config,
-                checkpoint=args.checkpoint, device=args.device,
-                precision=args.precision, color=args.color,
-                normalize=args.normalize,
+    return dict(method=args.method, **_model_arguments(args),
+                device=args.device, precision=args.precision,
+                color=args.color, normalize=args.normalize,
                 batch_size=args.batch_size, workers=args.workers,
                 ext=args.ext, jpeg_quality=args.jpeg_quality,
                 progress=not args.no_progress,
