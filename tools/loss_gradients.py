@@ -3,7 +3,7 @@
 image: the mean |dL_term / dF| of every weighted term of ``FusionLoss`` with
 respect to the network output, on one crop of a real pair.
 
-    python tools/loss_gradients.py --net work_dirs/msfam_stage2_cpu/iter_50.pth \
+    python tools/loss_gradients.py --net work_dirs/msfam_stage2_cpu_full/iter_50.pth \
         --classifier checkpoints/msfam_cpu_classifier_fp16.pth \
         --vis ../shared/data/tno42/vi/05.png --ir ../shared/data/tno42/ir/05.png
 

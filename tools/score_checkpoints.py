@@ -3,8 +3,8 @@
 
     python tools/score_checkpoints.py --split data/splits/tno_roadscene_test.txt \
         --precision bf16 \
-        "300 it.=work_dirs/msfam_stage2_cpu_pullpush/iter_300.pth" \
-        "600 it.=work_dirs/msfam_stage2_cpu_pullpush_600/iter_600.pth" max
+        "300 it.=work_dirs/msfam_stage2_cpu_128x128/iter_300.pth" \
+        "600 it.=work_dirs/msfam_stage2_cpu_128x128_600/iter_600.pth" max
 
 Fuses every pair of ``--split`` (a list file of ``data/splits``, paths
 relative to ``--data-root``) with each candidate through the inference API
