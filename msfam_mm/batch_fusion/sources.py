@@ -252,7 +252,7 @@ def discover_kaist_frames(root: PathLike,
 def _check_modality(modality: str) -> None:
     if modality in (VISIBLE, LWIR) or not modality or '/' in modality or \
             modality.startswith('.'):
-        raise ArgumentError("{modality} folder name {0!r} must be a plain "
+        raise ArgumentError("modality folder name {0!r} must be a plain "
                             "name other than 'visible'/'lwir'", modality)
 
 
