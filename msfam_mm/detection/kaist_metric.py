@@ -25,6 +25,7 @@ from msfam_mm.evaluation.kaist import (MR2_FPPI_POINTS, KAISTFrameGT,
                                        default_subsets, evaluate_miss_rates,
                                        evaluation_setting, load_gt_from_coco,
                                        load_gt_from_layout)
+from msfam_mm.evaluation.kaist.curves import save_miss_rate_curves
 
 
 def _to_numpy(x) -> np.ndarray:
@@ -89,6 +90,10 @@ class KAISTMissRateMetric(BaseMetric):
         iou_thr (float): matching threshold. Defaults to 0.5.
         dt_offset (float): added to detection x/y (1 reproduces the KAIST
             MATLAB wrapper's 0-to-1-based shift). Defaults to 0.
+        curves_file (str, optional): also keep the FPPI/recall curves the
+            MR^-2 values come from (all/day/night) in this ``.npz``
+            (:func:`msfam_mm.evaluation.kaist.curves.load_miss_rate_curves`
+            reads it back), rewritten at every evaluation. Defaults to None.
         collect_device, prefix: see :class:`mmengine.evaluator.BaseMetric`.
 
     Example:
@@ -111,6 +116,7 @@ class KAISTMissRateMetric(BaseMetric):
                  border: Optional[float] = 5.0,
                  iou_thr: float = 0.5,
                  dt_offset: float = 0.0,
+                 curves_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -127,6 +133,7 @@ class KAISTMissRateMetric(BaseMetric):
                                           border)
         self.iou_thr = iou_thr
         self.dt_offset = float(dt_offset)
+        self.curves_file = curves_file
         self.day_image_set = self._abs(day_image_set)
         self.night_image_set = self._abs(night_image_set)
         self._coco_gt: Optional[Dict[int, KAISTFrameGT]] = None
@@ -224,6 +231,8 @@ class KAISTMissRateMetric(BaseMetric):
         res = evaluate_miss_rates(gt, dets, self.setting,
                                   self._subsets(list(by_id)), self.iou_thr,
                                   MR2_FPPI_POINTS, self.dt_offset)
+        if self.curves_file is not None:
+            save_miss_rate_curves(self.curves_file, res)
         metrics = {}
         for name in ('all', 'day', 'night'):
             r = res[name]
