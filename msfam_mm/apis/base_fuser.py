@@ -11,8 +11,10 @@ image at the inputs' size. Subclasses implement only
   re-attached (the paper only fuses grey pairs, Section 4.5);
 * output: ``'minmax'`` (Section 4.1, the learned methods' default) or
   ``'clip'`` (classic methods, whose output is already in [0, 1]);
-* device, precision (fp32, bf16 autocast on CPU/CUDA, fp16 on CUDA) and
-  ``torch.inference_mode``.
+* device, backend (``torch``; learned methods also ``onnxruntime`` and
+  ``openvino``, see ``msfam_mm.deploy``), precision (fp32, bf16 autocast
+  on CPU/CUDA, fp16 on CUDA; ``auto`` = the backend's fastest correct one)
+  and ``torch.inference_mode``.
 
 Example:
     >>> from msfam_mm.apis import build_fuser
@@ -29,6 +31,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from ..deploy.runtimes import BACKENDS, resolve_backend, resolve_precision
 from ..utils.image_io import (ImageLike, load_image, merge_luma, split_luma,
                               to_grey)
 from ..utils.normalization import UINT8_MODES as NORMALIZE_MODES
@@ -96,7 +99,7 @@ def tensor_to_uint8(x: torch.Tensor, normalize: str) -> torch.Tensor:
 
 #: constructor arguments the tools set themselves (not ``--option``s)
 _RESERVED_OPTIONS = ('color', 'normalize', 'device', 'precision', 'config',
-                     'checkpoint')
+                     'checkpoint', 'backend')
 
 
 def method_option_names(cls: type) -> List[str]:
@@ -148,8 +151,13 @@ class BaseFuser:
         normalize (str, optional): ``'minmax'`` or ``'clip'``; ``None``
             takes the class default (:attr:`default_normalize`).
         device (str): ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
-        precision (str): ``'fp32'``, ``'bf16'`` (autocast, CPU or CUDA) or
-            ``'fp16'`` (autocast, CUDA only).
+        precision (str): ``'fp32'``, ``'bf16'`` (autocast, CPU or CUDA),
+            ``'fp16'`` (autocast, CUDA only) or ``'auto'`` (fp32 on the
+            torch backend; the fastest precision the other backends run
+            here, see :func:`msfam_mm.deploy.resolve_precision`).
+        backend (str): ``'torch'``, ``'onnxruntime'``, ``'openvino'`` (the
+            methods in :attr:`supported_backends`) or ``'auto'`` (torch on
+            CUDA, else the fastest installed backend the method supports).
     """
 
     #: whether the method needs ``config``/``checkpoint``
@@ -158,17 +166,37 @@ class BaseFuser:
     #: without config/checkpoint (see checkpoints/README.md)
     has_default_weights = False
     default_normalize = 'clip'
+    #: backends the method runs on (classic methods: PyTorch operations)
+    supported_backends = ('torch', )
 
     def __init__(self, color: bool = False, normalize: Optional[str] = None,
                  device: Union[str, torch.device] = 'cpu',
-                 precision: str = 'fp32') -> None:
+                 precision: str = 'fp32', backend: str = 'torch') -> None:
         self.color = bool(color)
         self.normalize = normalize or self.default_normalize
         if self.normalize not in NORMALIZE_MODES:
             raise ValueError(f'{type(self).__name__}: normalize must be one '
                              f'of {NORMALIZE_MODES}, got {normalize!r}')
         self.device = resolve_device(device)
-        self.precision = check_precision(precision, self.device)
+        self.backend = self._resolve_backend(backend)
+        if self.backend == 'torch':
+            self.precision = check_precision(
+                'fp32' if precision == 'auto' else precision, self.device)
+        else:
+            self.precision = resolve_precision(self.backend, precision)
+
+    def _resolve_backend(self, backend: str) -> str:
+        if backend == 'auto':
+            chosen = resolve_backend('auto', self.device.type)
+            return chosen if chosen in self.supported_backends else 'torch'
+        if backend not in BACKENDS:
+            raise ValueError(f'backend must be one of {BACKENDS} or auto, '
+                             f'got {backend!r}')
+        if backend not in self.supported_backends:
+            raise ValueError(
+                f'{type(self).__name__} runs on backend(s) '
+                f"{', '.join(self.supported_backends)}, not {backend!r}")
+        return resolve_backend(backend, self.device.type)
 
     # ----------------------------------------------------------- the method
     def fuse_tensor(self, vis: torch.Tensor, ir: torch.Tensor
@@ -181,7 +209,7 @@ class BaseFuser:
         """Settings that identify this fuser's output (for manifests)."""
         return dict(method=type(self).__name__, color=self.color,
                     normalize=self.normalize, precision=self.precision,
-                    device=str(self.device))
+                    device=str(self.device), backend=self.backend)
 
     # ------------------------------------------------------- array helpers
     def prepare(self, vis: ImageLike, ir: ImageLike, name: str = 'pair'
@@ -207,7 +235,10 @@ class BaseFuser:
         for idx in groups.values():
             v = self._to_tensor(np.stack([vis_y[i] for i in idx]))
             r = self._to_tensor(np.stack([ir_y[i] for i in idx]))
-            with autocast_context(self.device, self.precision):
+            # other backends apply their precision inside the runtime
+            precision = self.precision if self.backend == 'torch' \
+                else 'fp32'
+            with autocast_context(self.device, precision):
                 fused = self.fuse_tensor(v, r)
             if fused.shape != v.shape:
                 raise RuntimeError(f'{type(self).__name__}.fuse_tensor '

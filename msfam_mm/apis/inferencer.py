@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..deploy.onnx_export import is_onnx_model
 from ..registry import FUSERS
 from ..utils.image_io import ImageLike
 from . import model_loading
@@ -84,9 +85,11 @@ def check_fuser_arguments(method: str, config=None,
             config = defaults['config'] if config is None else config
             checkpoint = defaults['checkpoint'] if checkpoint is None \
                 else checkpoint
-        elif config is None or checkpoint is None:
+        elif checkpoint is None or (config is None
+                                    and not is_onnx_model(checkpoint)):
+            # an exported graph (.onnx) carries its network: no config
             raise ValueError(f'fusion method {method!r} needs both a config '
-                             'and a checkpoint')
+                             'and a checkpoint (or an exported .onnx graph)')
         for name, path in (('config', config), ('checkpoint', checkpoint)):
             if isinstance(path, (str, os.PathLike)) and \
                     not os.path.isfile(path):

@@ -16,76 +16,33 @@ Example:
     >>> fused = fuser('vis.png', 'ir.png')               # doctest: +SKIP
 """
 import os
-from typing import List, Optional
+from typing import Dict, Optional, Union
 
+import numpy as np
 import torch
-import torch.nn.functional as F
+from torch import nn
 
+from ..deploy.onnx_export import (export_fusion_onnx, is_onnx_model,
+                                  pad_for_graph, read_fusion_onnx_metadata)
+from ..deploy.runtimes import build_runner
+from ..deploy.tiling import DEFAULT_OVERLAP, auto_tile_size, fuse_tiled
+from ..models.networks.nestfuse_strategy import (NestFuseStrategyNet,
+                                                 nestfuse_attention_fusion,
+                                                 nestfuse_channel_fusion,
+                                                 nestfuse_spatial_fusion)
 from ..registry import FUSERS
 from .base_fuser import BaseFuser
 from .model_loading import (DEFAULT_MSFAM_CHECKPOINT, DEFAULT_MSFAM_CONFIG,
                             ConfigLike, file_sha256, load_msfam_net)
 
-# keeps the weight ratios finite where both feature maps are zero
-_EPS = 1e-5
+__all__ = ['MSFAMFuser', 'NestFuseStrategyFuser', 'nestfuse_attention_fusion',
+           'nestfuse_spatial_fusion', 'nestfuse_channel_fusion']
 
 
-def nestfuse_spatial_fusion(f1: torch.Tensor, f2: torch.Tensor,
-                            mode: str = 'softmax') -> torch.Tensor:
-    """NestFuse spatial attention fusion of two ``(B, C, H, W)`` features.
-
-    ``mode='l1_ratio'`` follows the NestFuse paper: per-pixel weights
-    ``||phi_k(x, y)||_1 / sum_i ||phi_i(x, y)||_1``. ``mode='softmax'``
-    follows its released implementation: a softmax over the two sources of
-    the channel-mean activity, i.e. ``sigmoid(mean(f1) - mean(f2))``.
-    """
-    if mode == 'softmax':
-        w1 = torch.sigmoid(f1.mean(dim=1, keepdim=True)
-                           - f2.mean(dim=1, keepdim=True))
-    elif mode == 'l1_ratio':
-        a1 = f1.abs().sum(dim=1, keepdim=True)
-        a2 = f2.abs().sum(dim=1, keepdim=True)
-        w1 = a1 / (a1 + a2 + _EPS)
-    else:
-        raise ValueError(f"nestfuse_spatial_fusion: mode must be 'softmax' "
-                         f"or 'l1_ratio', got {mode!r}")
-    return w1 * f1 + (1.0 - w1) * f2
-
-
-def nestfuse_channel_fusion(f1: torch.Tensor, f2: torch.Tensor
-                            ) -> torch.Tensor:
-    """NestFuse channel attention fusion: per-channel weights from global
-    average pooling, ``P(phi_k^c) / sum_i P(phi_i^c)``. Absolute values are
-    pooled so that the weights stay in [0, 1] for features that can be
-    negative (MSFAM's HIN blocks use LeakyReLU; NestFuse's ReLU features
-    are non-negative, for which this is identical)."""
-    p1 = f1.abs().mean(dim=(2, 3), keepdim=True)
-    p2 = f2.abs().mean(dim=(2, 3), keepdim=True)
-    w1 = p1 / (p1 + p2 + _EPS)
-    return w1 * f1 + (1.0 - w1) * f2
-
-
-def nestfuse_attention_fusion(f1: torch.Tensor, f2: torch.Tensor,
-                              spatial_mode: str = 'softmax') -> torch.Tensor:
-    """NestFuse's fusion strategy: mean of the spatial- and channel-attention
-    fused features (NestFuse, Eq. 7).
-
-    Example:
-        >>> f1, f2 = torch.rand(2, 1, 8, 5, 6)
-        >>> nestfuse_attention_fusion(f1, f2).shape
-        torch.Size([1, 8, 5, 6])
-    """
-    if f1.shape != f2.shape:
-        raise ValueError(f'nestfuse_attention_fusion: feature shapes differ: '
-                         f'{tuple(f1.shape)} vs {tuple(f2.shape)}')
-    return 0.5 * (nestfuse_spatial_fusion(f1, f2, spatial_mode)
-                  + nestfuse_channel_fusion(f1, f2))
-
-
-class _FullPrecision(torch.nn.Module):
+class _FullPrecision(nn.Module):
     """Runs the wrapped module in fp32 even under autocast."""
 
-    def __init__(self, module: torch.nn.Module) -> None:
+    def __init__(self, module: nn.Module) -> None:
         super().__init__()
         self.module = module
 
@@ -95,54 +52,209 @@ class _FullPrecision(torch.nn.Module):
 
 
 class _NetFuser(BaseFuser):
-    """Shared part of the fusers that run an MSFAMNet."""
+    """Shared part of the fusers that run a fusion network.
+
+    The network runs on the PyTorch module (``backend='torch'``) or as the
+    ONNX graph of its ``fuse_padded`` (``msfam_mm.deploy``) on ONNX Runtime
+    or OpenVINO; the graph is exported in memory from the checkpoint, or
+    read from an ``.onnx`` file given as ``checkpoint`` (then ``config`` is
+    not used and the file's method and options must match).
+    """
 
     requires_model = True
     default_normalize = 'minmax'
+    supported_backends = ('torch', 'onnxruntime', 'openvino')
     _with_fusion: Optional[bool] = None
     _required_prefixes = ('',)
 
     def __init__(self, config: ConfigLike, checkpoint: str,
-                 channels_last: Optional[bool] = None, **kwargs) -> None:
+                 channels_last: Optional[bool] = None,
+                 compile: bool = False, threads: Optional[int] = None,
+                 tile_size: Optional[int] = None,
+                 tile_overlap: int = DEFAULT_OVERLAP, **kwargs) -> None:
         super().__init__(**kwargs)
-        if config is None:
+        if tile_size is not None and (int(tile_size) < 0 or (
+                0 < int(tile_size) <= 2 * int(tile_overlap))):
+            raise ValueError(f'tile_size must be 0 (never tile), None (from '
+                             f'the memory budget) or more than twice '
+                             f'tile_overlap ({tile_overlap}), got {tile_size}')
+        self.tile_size = None if tile_size is None else int(tile_size)
+        self.tile_overlap = int(tile_overlap)
+        if config is None and not is_onnx_model(checkpoint):
             raise ValueError(f'{type(self).__name__} needs a config '
                              '(e.g. configs/msfam_stage2.py)')
-        self.config = config
         self.checkpoint = os.fspath(checkpoint) if checkpoint else checkpoint
-        self.net = load_msfam_net(config, checkpoint, self._with_fusion,
-                                  self._required_prefixes).to(self.device)
+        self._sha256: Optional[str] = None
+        self.compile = bool(compile)
+        if self.compile and self.backend != 'torch':
+            raise ValueError(f'compile=True is for the torch backend, not '
+                             f'{self.backend!r} (which compiles itself)')
+        if is_onnx_model(checkpoint):
+            if self.backend == 'torch':
+                raise ValueError(
+                    f'{self.checkpoint}: an exported ONNX graph runs on the '
+                    "onnxruntime or openvino backend, not 'torch'; pass a "
+                    'PyTorch checkpoint for the torch backend')
+            self.config = None
+            self.source_sha256 = self._check_onnx(self.checkpoint)
+            model_source: Union[str, bytes] = self.checkpoint
+            self.net = None
+        else:
+            self.config = config
+            module = self.build_module(load_msfam_net(
+                config, checkpoint, self._with_fusion,
+                self._required_prefixes))
+            for p in module.parameters():
+                p.requires_grad_(False)
+            if self.backend == 'torch':
+                self._setup_torch(module, channels_last)
+            else:
+                self.source_sha256 = self.checkpoint_sha256()
+                model_source = export_fusion_onnx(
+                    module, None, method=self.graph_method,
+                    weights_sha256=self.source_sha256,
+                    options=self.graph_options())['onnx_bytes']
+                self.net = None
+        self.channels_last = bool(self.backend == 'torch'
+                                  and self.channels_last_on)
+        self.runner = None if self.backend == 'torch' else build_runner(
+            self.backend, model_source, self.precision, threads)
+
+    # -------------------------------------------------- what subclasses set
+    #: the ``method`` recorded in (and required of) exported graphs
+    graph_method = ''
+
+    def build_module(self, net: nn.Module) -> nn.Module:
+        """The fusion module (with ``forward`` and ``fuse_padded``) run on
+        the loaded network."""
+        return net
+
+    def graph_options(self) -> Dict:
+        """Method options baked into the exported graph."""
+        return {}
+
+    # --------------------------------------------------------------- torch
+    def _setup_torch(self, module: nn.Module,
+                     channels_last: Optional[bool]) -> None:
+        self.net = module.to(self.device)
         # channels-last helps cuDNN's fp16/bf16 kernels; on CPU it is off by
         # default (see docs/inference.md for the measurement)
         if channels_last is None:
             channels_last = self.device.type == 'cuda'
-        self.channels_last = bool(channels_last)
-        if self.channels_last:
+        self.channels_last_on = bool(channels_last)
+        if self.channels_last_on:
             self.net = self.net.to(memory_format=torch.channels_last)
-        for p in self.net.parameters():
-            p.requires_grad_(False)
         # The output is min-max stretched (Section 4.1): a random or weakly
         # contrasted output spans a small value range that bf16/fp16 rounding
         # of the last layer's result would turn into a few visible grey
         # levels. The 1x1 output conv costs nothing, so it stays in fp32.
         out_conv = getattr(self.net.decoder, 'out_conv', None)
-        if self.precision != 'fp32' and isinstance(out_conv, torch.nn.Module):
+        if self.precision != 'fp32' and isinstance(out_conv, nn.Module):
             self.net.decoder.out_conv = _FullPrecision(out_conv)
-        self._sha256: Optional[str] = None
+        self._forward = torch.compile(self.net) if self.compile \
+            else self.net
+
+    channels_last_on = False
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) \
             if self.channels_last else x
 
-    def describe(self):
+    # --------------------------------------------------------------- graphs
+    def _check_onnx(self, path: str) -> str:
+        """Refuse a graph of another method or other options; return the
+        sha256 of the weights it was exported from."""
+        meta = read_fusion_onnx_metadata(path)
+        if meta['method'] != self.graph_method:
+            raise ValueError(
+                f'{path}: exported for fusion method {meta["method"]!r}, '
+                f'not {self.graph_method!r}')
+        if meta['options'] != self.graph_options():
+            raise ValueError(
+                f'{path}: exported with options {meta["options"]}, but this '
+                f'fuser was asked for {self.graph_options()}; export again')
+        return meta['weights_sha256']
+
+    def _run_graph(self, vis: torch.Tensor, ir: torch.Tensor
+                   ) -> torch.Tensor:
+        h, w = vis.shape[-2:]
+        pv, pi = pad_for_graph(vis.float(), ir.float())
+        out = self.runner(np.ascontiguousarray(pv.cpu().numpy()),
+                          np.ascontiguousarray(pi.cpu().numpy()))
+        return torch.from_numpy(out)[..., :h, :w]
+
+    def _fuse_whole(self, vis: torch.Tensor, ir: torch.Tensor
+                    ) -> torch.Tensor:
+        if self.backend != 'torch':
+            return self._run_graph(vis, ir)
+        return self._forward(self._input(vis), self._input(ir))
+
+    def tile_for(self, batch: int) -> int:
+        """Tile side for a batch of ``batch`` pairs (0: do not tile)."""
+        if self.tile_size is not None:
+            return self.tile_size
+        if self.device.type != 'cpu':
+            return 0  # GPU memory is the user's to size (--batch-size)
+        budget_side = auto_tile_size(self.backend, self.precision)
+        return max(int(budget_side / batch ** 0.5) // 8 * 8,
+                   2 * self.tile_overlap + 8)
+
+    def fuse_tensor(self, vis, ir):
+        tile = self.tile_for(vis.shape[0])
+        if tile and max(vis.shape[-2:]) > tile:
+            return fuse_tiled(self._fuse_whole, vis, ir, tile,
+                              self.tile_overlap)
+        return self._fuse_whole(vis, ir)
+
+    def export_onnx(self, out: Union[str, os.PathLike],
+                    example_size=(64, 80)) -> Dict:
+        """Write this fuser's network as an ONNX graph (dynamic batch,
+        height and width; contract and source weights in its metadata;
+        written atomically). Needs the torch backend.
+
+        Raises:
+            ValueError: the output path is the checkpoint itself, or the
+                fuser runs an already exported graph.
+        """
+        if self.net is None:
+            raise ValueError(f'export_onnx: this fuser runs the exported '
+                             f'graph {self.checkpoint}; build it with '
+                             "backend='torch' from a PyTorch checkpoint")
+        if os.path.exists(out) and self.checkpoint and \
+                os.path.samefile(out, self.checkpoint):
+            raise ValueError(f'export_onnx: output {os.fspath(out)!r} is the '
+                             'input checkpoint; choose another path')
+        module = self.net
+        if self.precision != 'fp32':
+            raise ValueError('export_onnx: build the fuser with precision '
+                             "'fp32' (graphs are exported in fp32; the "
+                             'runtime chooses its own precision)')
+        return export_fusion_onnx(module, out, method=self.graph_method,
+                                  weights_sha256=self.checkpoint_sha256(),
+                                  options=self.graph_options(),
+                                  example_size=example_size)
+
+    # ------------------------------------------------------------ records
+    def checkpoint_sha256(self) -> str:
         if self._sha256 is None:
             self._sha256 = file_sha256(self.checkpoint)
-        config = self.config if isinstance(self.config, (str, os.PathLike)) \
-            else 'in-memory config'
-        return dict(super().describe(), config=os.fspath(config),
+        return self._sha256
+
+    def describe(self):
+        config = self.config if self.config is None or isinstance(
+            self.config, (str, os.PathLike)) else 'in-memory config'
+        info = dict(super().describe(),
+                    config=None if config is None else os.fspath(config),
                     checkpoint=self.checkpoint,
-                    checkpoint_sha256=self._sha256,
+                    checkpoint_sha256=self.checkpoint_sha256(),
                     channels_last=self.channels_last)
+        if self.backend != 'torch':
+            info['weights_sha256'] = self.source_sha256
+        if self.compile:
+            info['compile'] = True
+        if self.tile_size is not None:
+            info['tile_size'] = self.tile_size
+        return info
 
 
 @FUSERS.register_module(name='msfam')
@@ -164,6 +276,7 @@ class MSFAMFuser(_NetFuser):
 
     _with_fusion = True
     has_default_weights = True
+    graph_method = 'msfam'
 
     def __init__(self, config: Optional[ConfigLike] = None,
                  checkpoint: Optional[str] = None, **kwargs) -> None:
@@ -174,11 +287,9 @@ class MSFAMFuser(_NetFuser):
                     f'{DEFAULT_MSFAM_CHECKPOINT} are missing (they live in '
                     'the source checkout; pass --checkpoint)')
             checkpoint = DEFAULT_MSFAM_CHECKPOINT
-        super().__init__(config if config is not None
-                         else DEFAULT_MSFAM_CONFIG, checkpoint, **kwargs)
-
-    def fuse_tensor(self, vis, ir):
-        return self.net(self._input(vis), self._input(ir))
+        if config is None and not is_onnx_model(checkpoint):
+            config = DEFAULT_MSFAM_CONFIG
+        super().__init__(config, checkpoint, **kwargs)
 
 
 @FUSERS.register_module(name=['nestfuse', 'nestfuse_strategy'])
@@ -189,43 +300,31 @@ class NestFuseStrategyFuser(_NetFuser):
     Args:
         config: stage-1 (or stage-2) config; only the encoder and decoder
             are built and loaded.
-        checkpoint: stage-1 (or stage-2) checkpoint.
+        checkpoint: stage-1 (or stage-2) checkpoint, or an ``.onnx`` graph
+            exported from one.
         spatial_mode (str): ``'softmax'`` (NestFuse's released code,
             default) or ``'l1_ratio'`` (NestFuse paper's equation); see
-            :func:`nestfuse_spatial_fusion`.
+            :func:`~msfam_mm.models.networks.nestfuse_spatial_fusion`.
         **kwargs: see :class:`MSFAMFuser`.
     """
 
     _with_fusion = False
     _required_prefixes = ('encoder.', 'decoder.')
+    graph_method = 'nestfuse'
 
     def __init__(self, config, checkpoint, spatial_mode: str = 'softmax',
                  **kwargs) -> None:
         if spatial_mode not in ('softmax', 'l1_ratio'):
             raise ValueError(f"NestFuseStrategyFuser: spatial_mode must be "
                              f"'softmax' or 'l1_ratio', got {spatial_mode!r}")
-        super().__init__(config, checkpoint, **kwargs)
         self.spatial_mode = spatial_mode
+        super().__init__(config, checkpoint, **kwargs)
 
-    def fuse_feature_lists(self, feats_vis: List[torch.Tensor],
-                           feats_ir: List[torch.Tensor]
-                           ) -> List[torch.Tensor]:
-        return [nestfuse_attention_fusion(fv, fi, self.spatial_mode)
-                for fv, fi in zip(feats_vis, feats_ir)]
+    def build_module(self, net):
+        return NestFuseStrategyNet(net, self.spatial_mode)
 
-    def fuse_tensor(self, vis, ir):
-        from ..models.networks.msfam_net import pad_to_divisor
-        b, _, h, w = vis.shape
-        x = pad_to_divisor(torch.cat([vis, ir], dim=0),
-                           self.net.size_divisor,
-                           getattr(self.net, 'min_size', 1))
-        feats = self.net.encode(self._input(x))
-        # the hand-designed strategy's ratios are computed in fp32 so that
-        # bf16/fp16 autocast cannot turn them into 0/0
-        with torch.autocast(device_type=vis.device.type, enabled=False):
-            fused = self.fuse_feature_lists([f[:b].float() for f in feats],
-                                            [f[b:].float() for f in feats])
-        return self.net.decode(fused)[..., :h, :w]
+    def graph_options(self):
+        return dict(spatial_mode=self.spatial_mode)
 
     def describe(self):
         return dict(super().describe(), spatial_mode=self.spatial_mode)

@@ -52,8 +52,17 @@ CONTRACT = {
               '(Section 4.1)',
 }
 _META_PREFIX = 'msfam_mm.'
+#: file suffix of exported fusion graphs (tools/export_onnx.py)
+ONNX_SUFFIX = '.onnx'
 
 PathLike = Union[str, os.PathLike]
+
+
+def is_onnx_model(checkpoint) -> bool:
+    """Whether a fuser's ``checkpoint`` argument names an exported graph
+    (by its :data:`ONNX_SUFFIX`) rather than PyTorch weights."""
+    return isinstance(checkpoint, (str, os.PathLike)) and \
+        os.fspath(checkpoint).lower().endswith(ONNX_SUFFIX)
 
 
 class _PaddedGraph(nn.Module):
