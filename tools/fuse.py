@@ -53,8 +53,10 @@ def _run(args) -> int:
                           overwrite=args.overwrite, **fusion_arguments(args))
     shard = result['shard']
     c = shard['counts']
+    s = shard['settings']
     print(f"{c['total']} pairs: {c['fused']} fused, {c['skipped_existing']} "
-          f"already done, {c['failed']} failed", file=sys.stderr)
+          f"already done, {c['failed']} failed ({s['method']} on "
+          f"{s['backend']} {s['precision']})", file=sys.stderr)
     for f in shard['failures']:
         print(f"FAILED {f['key']}: {f['reason']}", file=sys.stderr)
     return 1 if c['failed'] else 0

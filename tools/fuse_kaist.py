@@ -89,7 +89,9 @@ def report(result, out=None):
               f"{shard['shard']['num_shards']}: {c['total']} frames, "
               f"{c['fused']} fused, {c['skipped_existing']} already done, "
               f"{c['failed']} failed; "
-              f"{shard['timings']['frames_per_s']:.3f} frames/s", file=out)
+              f"{shard['timings']['frames_per_s']:.3f} frames/s "
+              f"({shard['settings']['backend']} "
+              f"{shard['settings']['precision']})", file=out)
         for f in shard['failures']:
             print(f"FAILED {f['key']}: {f['reason']}", file=out)
     for entry in merged['lists']:

@@ -178,25 +178,39 @@ class BaseFuser:
             raise ValueError(f'{type(self).__name__}: normalize must be one '
                              f'of {NORMALIZE_MODES}, got {normalize!r}')
         self.device = resolve_device(device)
-        self.backend = self._resolve_backend(backend)
-        if self.backend == 'torch':
-            self.precision = check_precision(
-                'fp32' if precision == 'auto' else precision, self.device)
-        else:
-            self.precision = resolve_precision(self.backend, precision)
+        self.backend, self.precision = self.resolve_execution(
+            backend, precision, self.device)
 
-    def _resolve_backend(self, backend: str) -> str:
+    @classmethod
+    def resolve_execution(cls, backend: str, precision: str,
+                          device: Union[str, torch.device]
+                          ) -> Tuple[str, str]:
+        """The backend and precision this method runs with: ``'auto'``
+        resolved (see the class docstring), named ones checked.
+
+        Raises:
+            ValueError: an unknown backend or precision, one the method or
+                the device cannot run.
+            ImportError: the backend's package is not installed.
+        """
+        device = resolve_device(device)
         if backend == 'auto':
-            chosen = resolve_backend('auto', self.device.type)
-            return chosen if chosen in self.supported_backends else 'torch'
-        if backend not in BACKENDS:
+            backend = resolve_backend('auto', device.type)
+            if backend not in cls.supported_backends:
+                backend = 'torch'
+        elif backend not in BACKENDS:
             raise ValueError(f'backend must be one of {BACKENDS} or auto, '
                              f'got {backend!r}')
-        if backend not in self.supported_backends:
+        elif backend not in cls.supported_backends:
             raise ValueError(
-                f'{type(self).__name__} runs on backend(s) '
-                f"{', '.join(self.supported_backends)}, not {backend!r}")
-        return resolve_backend(backend, self.device.type)
+                f'{cls.__name__} runs on backend(s) '
+                f"{', '.join(cls.supported_backends)}, not {backend!r}")
+        else:
+            backend = resolve_backend(backend, device.type)
+        if backend == 'torch':
+            return backend, check_precision(
+                'fp32' if precision == 'auto' else precision, device)
+        return backend, resolve_precision(backend, precision)
 
     # ----------------------------------------------------------- the method
     def fuse_tensor(self, vis: torch.Tensor, ir: torch.Tensor

@@ -23,7 +23,7 @@ from ..registry import FUSERS
 from ..utils.image_io import ImageLike
 from . import model_loading
 from .base_fuser import (NORMALIZE_MODES, BaseFuser, check_method_options,
-                         check_precision, resolve_device)
+                         resolve_device)
 
 
 def list_fusers() -> List[str]:
@@ -107,13 +107,14 @@ def check_fuser_arguments(method: str, config=None,
         raise ValueError(f'normalize must be one of {NORMALIZE_MODES}, got '
                          f'{normalize!r}')
     device = resolve_device(kwargs.get('device', 'cpu'))
-    precision = kwargs.get('precision', 'fp32')
-    if kwargs.get('backend', 'torch') == 'torch' and precision != 'auto':
-        # other backends and 'auto' are resolved by the fuser when built
-        with warnings.catch_warnings():
-            # the bf16-on-this-CPU warning comes once, from the fuser itself
-            warnings.simplefilter('ignore', RuntimeWarning)
-            check_precision(precision, device)
+    with warnings.catch_warnings():
+        # the bf16-on-this-CPU warning comes once, from the fuser itself
+        warnings.simplefilter('ignore', RuntimeWarning)
+        backend, precision = cls.resolve_execution(
+            kwargs.get('backend', 'torch'), kwargs.get('precision', 'fp32'),
+            device)
+    # 'auto' resolved once, here: the fuser and the run records agree
+    args.update(backend=backend, precision=precision)
     return args
 
 

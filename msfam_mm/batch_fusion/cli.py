@@ -18,6 +18,7 @@ import sys
 from typing import Callable, Dict, Mapping, Optional
 
 from msfam_mm.apis import list_fusers, model_loading
+from msfam_mm.deploy.runtimes import AUTO_ORDER, BACKENDS
 from msfam_mm.registry import FUSERS
 from .errors import ArgumentError
 
@@ -62,10 +63,17 @@ def add_fusion_arguments(p: argparse.ArgumentParser,
                    help='method option, e.g. levels=5 or spatial_mode='
                    'l1_ratio (values parsed as JSON when possible)')
     p.add_argument('--device', default='cpu', help=device_help)
-    p.add_argument('--precision', default='fp32',
-                   choices=('fp32', 'bf16', 'fp16'),
-                   help='fp32 (default), bf16 autocast (CPU with AMX/'
-                   'AVX512-BF16, or CUDA) or fp16 autocast (CUDA)')
+    p.add_argument('--backend', default='auto',
+                   choices=('auto',) + BACKENDS,
+                   help='what runs a learned method: auto (default: torch '
+                   'on CUDA, else the fastest installed of '
+                   f"{', '.join(AUTO_ORDER)}), or one of them; classic "
+                   'methods run on torch')
+    p.add_argument('--precision', default='auto',
+                   choices=('auto', 'fp32', 'bf16', 'fp16'),
+                   help='auto (default: bf16 on OpenVINO where the CPU has '
+                   'native bf16, else fp32), fp32, bf16 (AMX/AVX512-BF16 '
+                   'CPUs or CUDA) or fp16 (torch on CUDA)')
     p.add_argument('--color', action='store_true',
                    help='fuse the visible Y channel, keep its colour')
     p.add_argument('--normalize', choices=('minmax', 'clip'),
@@ -126,7 +134,8 @@ def fusion_arguments(args: argparse.Namespace) -> Dict:
     """The options of :func:`add_fusion_arguments` as keyword arguments of
     ``fuse_folders``/``fuse_kaist``."""
     return dict(method=args.method, **_model_arguments(args),
-                device=args.device, precision=args.precision,
+                device=args.device, backend=args.backend,
+                precision=args.precision,
                 color=args.color, normalize=args.normalize,
                 batch_size=args.batch_size, workers=args.workers,
                 ext=args.ext, jpeg_quality=args.jpeg_quality,

@@ -47,7 +47,8 @@ __all__ = ['fuse_folders', 'fuse_kaist', 'Run', 'start_run',
 
 def fuse_folders(vis_dir, ir_dir, out_dir, method: str, config=None,
                  checkpoint=None, device: str = 'cpu',
-                 precision: str = 'fp32', color: bool = False,
+                 precision: str = 'fp32', backend: str = 'torch',
+                 color: bool = False,
                  normalize: Optional[str] = None, batch_size: int = 1,
                  workers: int = 2, ext: str = 'png', jpeg_quality: int = 95,
                  overwrite: bool = False, progress: bool = True,
@@ -64,6 +65,7 @@ def fuse_folders(vis_dir, ir_dir, out_dir, method: str, config=None,
     settings = fusion_settings(
         method, config, checkpoint, precision, color, normalize, ext,
         jpeg_quality, 'fused', method_options, device=device,
+        backend=backend,
         inputs=dict(vis_dir=os.fspath(Path(vis_dir).resolve()),
                     ir_dir=os.fspath(Path(ir_dir).resolve())))
     source = folder_source(vis_dir, ir_dir, out_dir, settings['ext'])
@@ -73,12 +75,13 @@ def fuse_folders(vis_dir, ir_dir, out_dir, method: str, config=None,
                              workers=workers))
     return fuse_and_record(run, batch_size=batch_size, workers=workers,
                            jpeg_quality=jpeg_quality, progress=progress,
-                           desc=f'fuse {method}')
+                           desc=f'fuse {method} ({_execution(settings)})')
 
 
 def fuse_kaist(kaist_root, out_root, method: str, config=None,
                checkpoint=None, image_set=None, device: str = 'cpu',
-               precision: str = 'fp32', color: bool = False,
+               precision: str = 'fp32', backend: str = 'torch',
+               color: bool = False,
                normalize: Optional[str] = None, batch_size: int = 1,
                workers: int = 2, writer_threads: int = 2, ext: str = 'png',
                jpeg_quality: int = 95, modality: str = 'fused',
@@ -119,6 +122,7 @@ def fuse_kaist(kaist_root, out_root, method: str, config=None,
     settings = fusion_settings(
         method, config, checkpoint, precision, color, normalize, ext,
         jpeg_quality, modality, method_options, device=device,
+        backend=backend,
         inputs=dict(kaist_root=os.fspath(Path(kaist_root).resolve())))
     source = kaist_source(kaist_root, out_root, image_set, modality,
                           settings['ext'], num_shards, shard_id, annotations)
@@ -132,7 +136,14 @@ def fuse_kaist(kaist_root, out_root, method: str, config=None,
     return fuse_and_record(
         run, batch_size=batch_size, workers=workers,
         writer_threads=writer_threads, jpeg_quality=jpeg_quality,
-        progress=progress, desc=f'fuse {method} [{shard_id + 1}/{num_shards}]')
+        progress=progress,
+        desc=f'fuse {method} ({_execution(settings)}) '
+        f'[{shard_id + 1}/{num_shards}]')
+
+
+def _execution(settings: Dict) -> str:
+    """'openvino bf16': what runs the method ('auto' resolved)."""
+    return f"{settings['backend']} {settings['precision']}"
 
 
 @dataclass
@@ -178,7 +189,8 @@ def start_run(out_root, settings: Dict, source: PairSource, *,
         t = time.perf_counter()
         fuser = build_fuser(
             method, settings['config'], settings['checkpoint'],
-            device=device, precision=settings['precision'],
+            device=device, backend=settings['backend'],
+            precision=settings['precision'],
             color=settings['color'], normalize=settings['normalize'],
             **settings['method_options'])
         build_s = time.perf_counter() - t if work.pending else 0.0

@@ -24,9 +24,12 @@ __all__ = ['IDENTITY_KEYS', 'OUTPUT_EXTS', 'fusion_settings',
            'settings_conflict', 'describe_conflict']
 
 #: settings that must agree between a run and the outputs already present
-IDENTITY_KEYS = ('method', 'config_sha256', 'checkpoint_sha256', 'precision',
-                 'color', 'normalize', 'ext', 'jpeg_quality', 'modality',
-                 'method_options', 'inputs')
+IDENTITY_KEYS = ('method', 'config_sha256', 'checkpoint_sha256', 'backend',
+                 'precision', 'color', 'normalize', 'ext', 'jpeg_quality',
+                 'modality', 'method_options', 'inputs')
+#: values of identity settings that records written before the setting
+#: existed did not store (every run then used PyTorch)
+_RECORDED_DEFAULTS = {'backend': 'torch'}
 #: formats of the fused images (lossless PNG, or JPEG)
 OUTPUT_EXTS = ('png', 'jpg', 'jpeg')
 
@@ -37,7 +40,7 @@ def fusion_settings(method: str, config=None, checkpoint=None,
                     jpeg_quality: int = 95, modality: str = 'fused',
                     method_options: Optional[Dict] = None,
                     inputs: Optional[Dict] = None,
-                    device: str = 'cpu') -> Dict:
+                    device: str = 'cpu', backend: str = 'torch') -> Dict:
     """The identity settings of a fused set, checked without building the
     model.
 
@@ -46,7 +49,8 @@ def fusion_settings(method: str, config=None, checkpoint=None,
     and a changed shipped file is a different one. ``inputs`` names the
     source folders (resolved paths): outputs of other inputs are never
     reused. ``device`` is checked (available, precision supported) but is
-    no identity setting.
+    no identity setting; ``backend`` and ``precision`` are recorded as
+    resolved (``'auto'`` becomes what runs on this machine).
 
     Raises:
         KeyError: unknown method.
@@ -57,8 +61,8 @@ def fusion_settings(method: str, config=None, checkpoint=None,
     """
     options = dict(method_options or {})
     args = check_fuser_arguments(method, config, checkpoint, device=device,
-                                 precision=precision, color=color,
-                                 normalize=normalize, **options)
+                                 backend=backend, precision=precision,
+                                 color=color, normalize=normalize, **options)
     ext = ext.lower().lstrip('.')
     if ext not in OUTPUT_EXTS:
         raise ArgumentError("{ext} must be 'png' or 'jpg', got {0!r}", ext)
@@ -76,7 +80,8 @@ def fusion_settings(method: str, config=None, checkpoint=None,
         checkpoint=os.fspath(checkpoint) if checkpoint else None,
         checkpoint_sha256=model_loading.file_sha256(checkpoint)
         if checkpoint else None,
-        precision=precision, color=bool(color),
+        backend=args['backend'], precision=args['precision'],
+        color=bool(color),
         normalize=normalize or FUSERS.get(method).default_normalize,
         ext=ext,
         jpeg_quality=int(jpeg_quality) if ext in ('jpg', 'jpeg') else None,
@@ -86,7 +91,9 @@ def fusion_settings(method: str, config=None, checkpoint=None,
 
 def settings_conflict(old: Dict, new: Dict) -> List[str]:
     """Identity settings that differ between two ``settings`` dicts."""
-    return [k for k in IDENTITY_KEYS if old.get(k) != new.get(k)]
+    def value(settings, key):
+        return settings.get(key, _RECORDED_DEFAULTS.get(key))
+    return [k for k in IDENTITY_KEYS if value(old, k) != value(new, k)]
 
 
 def describe_conflict(old: Dict, new: Dict, diff: Iterable[str]) -> str:
