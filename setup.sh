@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One-command setup: creates .venv/ and installs msfam_mm with its full
-# OpenMMLab stack on a CPU machine (Python 3.11).
+# OpenMMLab stack on a CPU machine (Python 3.11): the fusion core and the
+# detection layer (mmdet, compiled mmcv), which the tests need. Fusion only:
+# pip install -e . (README).
 #   bash setup.sh
 # Environment knobs:
 #   VENV=path           where to create the virtual environment (default .venv)
@@ -25,11 +27,15 @@ $PIP install -q --upgrade pip
 $PIP install -q "torch==2.13.0" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 $PIP install -q "setuptools<81" wheel ninja
 # 2. mmcv with compiled ops, built against that torch (mmdet imports mmcv._ext).
+#    A flat constraints file: pip reads "-r" lines inside a "-c" file as
+#    requirements, so requirements.txt (which includes requirements/) is not.
 if ! "$VENV/bin/python" -c "import mmcv, mmcv._ext" 2>/dev/null; then
     MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} MAX_JOBS=${MAX_JOBS:-2} \
-        $PIP install --no-build-isolation "mmcv==2.1.0" -c requirements.txt
+        $PIP install --no-build-isolation "mmcv==2.1.0" \
+        -c requirements/detection.txt
 fi
-# 3. everything else, then the package itself (editable).
+# 3. everything else (requirements.txt: the fusion core and the detection
+#    layer, requirements/), then the package itself (editable).
 $PIP install -q -r requirements.txt -r requirements-test.txt
 $PIP install -q --no-build-isolation --no-deps -e .
 "$VENV/bin/python" -c "import msfam_mm, mmdet, mmcv._ext; print('msfam_mm', msfam_mm.__version__, '| mmdet', mmdet.__version__, '| mmcv ops OK')"
