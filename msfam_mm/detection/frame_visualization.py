@@ -38,10 +38,18 @@ def spread_indices(length: int, count: int) -> List[int]:
 
 
 def _caption(image: np.ndarray, text: str) -> np.ndarray:
-    """``image`` (RGB) under a white band with ``text`` in black."""
+    """``image`` (RGB, ground truth | predictions side by side) with a white
+    line between the halves, under a white band with ``text`` in black
+    (smaller type when it would not fit)."""
+    image = image.copy()
+    mid = image.shape[1] // 2
+    image[:, mid - 1:mid + 1] = 255
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.5
+    width = cv2.getTextSize(text, font, scale, 1)[0][0]
+    scale *= min(1.0, (image.shape[1] - 12) / max(width, 1))
     band = np.full((CAPTION_HEIGHT, image.shape[1], 3), 255, np.uint8)
-    cv2.putText(band, text, (6, CAPTION_HEIGHT - 8),
-                cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(band, text, (6, CAPTION_HEIGHT - 8), font, scale, (0, 0, 0),
+                1, cv2.LINE_AA)
     return np.concatenate([band, image], axis=0)
 
 
@@ -59,7 +67,7 @@ def draw_detection_frames(model: torch.nn.Module,
         model: an MMDetection detector (not a DDP wrapper), on its device.
         dataset: the test dataset (its pipeline must load the annotations:
             ``gt_instances`` are drawn on the left half).
-        out_dir: folder for ``<setXX>_<VYYY>_<IZZZZZ>.jpg``.
+        out_dir: folder for ``<setXX>_<VYYY>_<IZZZZZ>.png``.
         label: image type named in the caption (e.g. ``lwir``).
         num_frames: frames spread evenly over the dataset (day and night
             frames of a KAIST list both appear).
@@ -67,7 +75,7 @@ def draw_detection_frames(model: torch.nn.Module,
         indices: dataset indices to draw instead of ``num_frames`` spread.
 
     Returns:
-        The written paths (JPEG, written atomically).
+        The written paths (PNG, written atomically).
     """
     from mmdet.visualization import DetLocalVisualizer
 
@@ -94,11 +102,10 @@ def draw_detection_frames(model: torch.nn.Module,
                 visualizer.get_image(),
                 f'{label} {frame} | left: ground truth | right: '
                 f'predictions, score >= {score_thr:g}')
-            ok, data = cv2.imencode('.jpg', drawn[..., ::-1],
-                                    [cv2.IMWRITE_JPEG_QUALITY, 92])
+            ok, data = cv2.imencode('.png', drawn[..., ::-1])
             if not ok:
                 raise RuntimeError(f'could not encode the picture of {frame}')
-            path = osp.join(out_dir, frame.replace('/', '_') + '.jpg')
+            path = osp.join(out_dir, frame.replace('/', '_') + '.png')
             write_bytes_atomic(path, data.tobytes())
             paths.append(path)
     finally:

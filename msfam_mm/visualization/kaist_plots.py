@@ -87,8 +87,16 @@ def miss_rate_figure(curves: Mapping[str, Mapping[str, Mapping]],
     for ax, subset in zip(axes, subsets):
         ax.set_xscale('log')
         ax.set_yscale('log')
+        # fixed limits before drawing: no autoscaling of curves that start
+        # at FPPI 0 (not drawable on a log axis)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
         ax.axvspan(MR2_FPPI_POINTS[0], MR2_FPPI_POINTS[-1], color='0.93',
                    zorder=0)
+        ax.text(math.sqrt(MR2_FPPI_POINTS[0] * MR2_FPPI_POINTS[-1]), 0.985,
+                'MR$^{-2}$ averages the miss rate here', ha='center',
+                va='top', fontsize='x-small', color='0.35',
+                transform=ax.get_xaxis_transform())
 
         def mr_key(label, subset=subset):
             mr = curves[label][subset]['mr']
@@ -105,8 +113,6 @@ def miss_rate_figure(curves: Mapping[str, Mapping[str, Mapping]],
                 continue
             ax.plot(fppi, 1.0 - recall, color=colours[label], linewidth=1.6,
                     label=text)
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
         ax.set_yticks(DEVKIT_MISS_TICKS)
         ax.set_yticklabels([f'{t:g}' for t in DEVKIT_MISS_TICKS])
         ax.minorticks_off()

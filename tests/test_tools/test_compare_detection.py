@@ -89,7 +89,9 @@ def test_two_gloo_processes_like_one(tmp_path, load_tool, monkeypatch):
     monkeypatch.setattr(vis, 'save_figure', keep)
     common = ['--kaist', str(root), '--types', 'visible,lwir', '--config',
               TOY, '--vis-frames', '2', '--cfg-options',
-              'train_cfg.max_epochs=1']
+              'train_cfg.max_epochs=1',
+              # toy frames are 256 px high: KAIST's 55 px scaled
+              'test_evaluator.1.min_height=27.5']
     one, two = tmp_path / 'one', tmp_path / 'two'
     tool.main(common + ['--work-dir', str(one)])
     tool.main(common + ['--work-dir', str(two), '--gpus', '2'])
@@ -115,7 +117,7 @@ def test_two_gloo_processes_like_one(tmp_path, load_tool, monkeypatch):
         for work in (one, two):
             pictures = sorted((work / 'detections' / t).iterdir())
             assert len(pictures) == 2
-            assert pictures[0].read_bytes()[:2] == b'\xff\xd8'  # JPEG
+            assert pictures[0].read_bytes()[:4] == b'\x89PNG'
             assert (work / t / 'results.bbox.json').is_file()
     for work in (one, two):
         for name in ('miss_rate_fppi.png', 'ap_bars.png'):
@@ -133,7 +135,7 @@ def test_two_gloo_processes_like_one(tmp_path, load_tool, monkeypatch):
                 str(two / t / 'miss_rate_curves.npz'))[subset]
             metrics = json.loads((two / t / 'metrics.json').read_text())
             assert curves['mr'] * 100 == pytest.approx(
-                metrics['metrics'][f'kaist/MR-2_{subset}'])
+                metrics['metrics'][f'kaist/MR-2_{subset}'], nan_ok=True)
             if len(line.get_xdata()):
                 np.testing.assert_array_equal(line.get_xdata(),
                                               curves['fppi'])
