@@ -20,6 +20,13 @@ SHARED_DATA = Path(os.environ.get('MSFAM_SHARED_DATA',
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
+@pytest.fixture(scope='session', autouse=True)
+def _private_graph_cache(tmp_path_factory):
+    """Exported fusion graphs are cached per user (msfam_mm.deploy); the
+    tests keep theirs in a temporary folder of their own."""
+    os.environ['MSFAM_CACHE_DIR'] = str(tmp_path_factory.mktemp('onnx_cache'))
+
+
 @pytest.fixture(autouse=True)
 def _fixed_seeds():
     """Every test starts from the same random state, whatever ran before

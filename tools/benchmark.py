@@ -1,27 +1,39 @@
 #!/usr/bin/env python
-"""Speed, complexity and precision effects of MSFAM and the NestFuse-strategy
-baseline on one machine, in one run.
+"""Speed, memory, complexity and precision effects of MSFAM and the
+NestFuse-strategy baseline on every inference backend, side by side in one
+run.
 
-    python tools/benchmark.py --config configs/msfam_stage2.py \
-        --shape 512 640 --device cpu [--precision fp32 bf16] \
-        [--checkpoint K] [--stage1-config configs/msfam_stage1.py] \
-        [--stage1-checkpoint K1] [--vis V --ir I] [--repeats 3] \
-        [--kaist-root DIR --kaist-frames 4]
+    python tools/benchmark.py \
+        --checkpoint checkpoints/msfam_cpu_stage2_fp16.pth --shape 512 640 \
+        [--variants torch:fp32 torch:bf16:cl openvino:bf16 ...] \
+        [--vis V --ir I] [--repeats 3] [--kaist-root DIR --kaist-frames 8] \
+        [--fuse-tool-frames 8] [--memory 512x640 2160x3840] [--out FILE]
     python tools/benchmark.py --train-step 4 128 128 --precision fp32 bf16
 
+A variant is ``BACKEND:PRECISION`` plus optional ``:cl`` (channels-last) and
+``:compile`` (``torch.compile``) for the torch backend; the first variant is
+the reference the others are compared with. Variants a machine cannot run
+(bf16 without native support, a backend not installed) are listed as
+skipped. Latencies are measured round-robin (one call of each variant in
+turn, ``--repeats`` rounds after ``--warmup``), so a change of machine load
+touches every variant alike and the ratios hold within the run.
+
 Prints JSON: per method parameters and MACs (mmengine's counter; its
-"flops" are multiply-accumulates), per precision the median latency over
-``--repeats`` timed runs after ``--warmup`` runs at batch 1 and frames/s, and
-for every precision other than fp32 the difference of its fused image to the
-fp32 one (mean/max absolute difference, PSNR) and the paper's metrics
-(Section 4.1) of both. Without checkpoints the networks are randomly
-initialised (``torch.manual_seed(0)``): speed and MACs do not depend on the
-weights, precision differences do (report them with trained weights once
-they exist). ``--kaist-root`` also times ``fuse_kaist`` end to end (decode,
-fuse, encode, write) on a few frames and reports its throughput relative to
-the model-only figure. ``--train-step B H W`` times training steps
-instead (stage 1 and stage 2, forward + loss + backward + Adam, per
-precision): the figures behind the CPU schedules of ``configs/cpu/``.
+"flops" are multiply-accumulates), per variant the median latency at batch
+``--batch-size`` and frames/s, the speed-up over the reference and over
+``torch:bf16:cl`` when measured, the difference of its fused image to the
+reference one (mean/max absolute, PSNR) and the relative change of each
+fusion metric (Section 4.1). ``--memory`` fuses one pair per variant and
+size in a fresh process and reports its peak resident memory.
+``--kaist-root`` times ``fuse_kaist`` end to end (decode, fuse, encode,
+write) on a few frames with the fastest variant against its model-only
+figure; ``--fuse-tool-frames N`` times the whole ``tools/fuse.py`` process
+on N KAIST frames with the default settings and with ``--backend torch
+--precision bf16``. ``--train-step B H W`` times training steps instead
+(stage 1 and stage 2, forward + loss + backward + Adam, per precision).
+Without checkpoints the networks are randomly initialised
+(``torch.manual_seed(0)``): speed does not depend on the weights, precision
+differences do.
 """
 import argparse
 import json
@@ -35,6 +47,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+#: what the benchmark compares by default (docs/benchmarks.md)
+DEFAULT_VARIANTS = ('torch:fp32', 'torch:bf16:cl', 'onnxruntime:fp32',
+                    'openvino:fp32', 'openvino:bf16')
+#: metrics compared between variants (the quality goal's six, Section 4.1)
+GOAL_METRICS = ('EN', 'MI', 'SCD', 'VIF', 'Qabf', 'SSIM')
 
 
 def parse_args(argv=None):
@@ -52,10 +70,12 @@ def parse_args(argv=None):
     p.add_argument('--shape', nargs=2, type=int, default=[512, 640],
                    metavar=('H', 'W'))
     p.add_argument('--device', default='cpu')
+    p.add_argument('--variants', nargs='+', default=list(DEFAULT_VARIANTS),
+                   help='BACKEND:PRECISION[:cl][:compile] per variant; the '
+                   'first is the reference (default: %(default)s)')
     p.add_argument('--precision', nargs='+', default=['fp32', 'bf16'],
-                   choices=('fp32', 'bf16', 'fp16'))
-    p.add_argument('--channels-last', choices=('auto', 'on', 'off'),
-                   default='auto')
+                   choices=('fp32', 'bf16', 'fp16'),
+                   help='precisions of --train-step')
     p.add_argument('--batch-size', type=int, default=1)
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--warmup', type=int, default=1)
@@ -67,6 +87,19 @@ def parse_args(argv=None):
     p.add_argument('--kaist-root', help='KAIST-layout folder for the '
                    'end-to-end fuse_kaist measurement')
     p.add_argument('--kaist-frames', type=int, default=4)
+    p.add_argument('--fuse-tool-frames', type=int, default=0,
+                   help='with --kaist-root: time the whole tools/fuse.py '
+                   'process on this many frames, default settings vs '
+                   '--backend torch --precision bf16')
+    p.add_argument('--memory', nargs='+', default=[], metavar='HxW',
+                   help='peak resident memory of one fused pair per variant '
+                   'and size, each in a fresh process')
+    p.add_argument('--memory-variants', nargs='+',
+                   default=['openvino:bf16', 'onnxruntime:fp32',
+                            'torch:fp32'],
+                   help='variants of --memory (default: %(default)s)')
+    p.add_argument('--memory-child', nargs=3, metavar=('VARIANT', 'H', 'W'),
+                   help=argparse.SUPPRESS)
     p.add_argument('--skip-macs', action='store_true')
     p.add_argument('--train-step', nargs=3, type=int,
                    metavar=('BATCH', 'H', 'W'),
@@ -100,7 +133,7 @@ def load_pair(args, shape):
     from msfam_mm.apis.base_fuser import prepare_pair
     vis, ir = args.vis, args.ir
     if vis is None and args.kaist_root:
-        from msfam_mm.apis.kaist_frames import discover_kaist_frames
+        from msfam_mm.batch_fusion import discover_kaist_frames
         f = next(f for f in discover_kaist_frames(args.kaist_root)
                  if f.visible and f.lwir)
         vis, ir = f.visible, f.lwir
@@ -131,24 +164,57 @@ def checkpoints(args, tmp):
         else 'checkpoint'
 
 
-def time_model(fuser, vis, ir, batch, warmup, repeats):
-    """Median seconds per model call on prepared tensors (no I/O)."""
+def parse_variant(text):
+    """``'torch:bf16:cl:compile'`` -> dict(backend, precision, cl, compile)."""
+    parts = text.split(':')
+    if len(parts) < 2 or any(f not in ('cl', 'compile') for f in parts[2:]):
+        raise SystemExit(f'benchmark.py: variant {text!r} is not '
+                         'BACKEND:PRECISION[:cl][:compile]')
+    return dict(name=text, backend=parts[0], precision=parts[1],
+                cl='cl' in parts[2:], compile='compile' in parts[2:])
+
+
+def build_variant(method, config, ckpt, variant, device):
+    """The fuser of a variant, or the reason it cannot run here."""
+    from msfam_mm.apis import build_fuser
+    extra = {}
+    if variant['backend'] == 'torch':
+        extra = dict(channels_last=variant['cl'], compile=variant['compile'])
+    try:
+        return build_fuser(method, config, ckpt, device=device,
+                           backend=variant['backend'],
+                           precision=variant['precision'], tile_size=0,
+                           **extra), None
+    except (ValueError, ImportError) as err:
+        return None, str(err)
+
+
+def call_model(fuser, v, r):
+    """One model call on prepared tensors; seconds."""
     from msfam_mm.apis.base_fuser import autocast_context
-    v = fuser._to_tensor(np.stack([vis] * batch))
-    r = fuser._to_tensor(np.stack([ir] * batch))
-    times = []
-    with torch.inference_mode():
-        for k in range(warmup + repeats):
-            if fuser.device.type == 'cuda':
-                torch.cuda.synchronize(fuser.device)
-            t0 = time.perf_counter()
-            with autocast_context(fuser.device, fuser.precision):
-                out = fuser.fuse_tensor(v, r)
-            out = out.float().sum().item()  # forces completion
-            if fuser.device.type == 'cuda':
-                torch.cuda.synchronize(fuser.device)
+    precision = fuser.precision if fuser.backend == 'torch' else 'fp32'
+    if fuser.device.type == 'cuda':
+        torch.cuda.synchronize(fuser.device)
+    t0 = time.perf_counter()
+    with torch.inference_mode(), autocast_context(fuser.device, precision):
+        out = fuser.fuse_tensor(v, r)
+    out.float().sum().item()  # forces completion
+    if fuser.device.type == 'cuda':
+        torch.cuda.synchronize(fuser.device)
+    return time.perf_counter() - t0
+
+
+def time_round_robin(fusers, vis, ir, batch, warmup, repeats):
+    """Seconds per model call of every fuser, one call each in turn."""
+    inputs = {name: (f._to_tensor(np.stack([vis] * batch)),
+                     f._to_tensor(np.stack([ir] * batch)))
+              for name, f in fusers.items()}
+    times = {name: [] for name in fusers}
+    for k in range(warmup + repeats):
+        for name, f in fusers.items():
+            t = call_model(f, *inputs[name])
             if k >= warmup:
-                times.append(time.perf_counter() - t0)
+                times[name].append(t)
     return times
 
 
@@ -174,12 +240,15 @@ def complexity(fuser, shape):
 
 
 def paper_metrics(fused, vis, ir):
-    try:
-        from msfam_mm.evaluation.fusion_metrics import evaluate_fusion
-        return {k: round(float(v), 4) for k, v in evaluate_fusion(
-            fused, vis, ir, metrics=['EN', 'MI', 'SCD', 'CC']).items()}
-    except Exception as e:  # noqa: BLE001  (metrics are optional here)
-        return dict(error=str(e))
+    from msfam_mm.evaluation.fusion_metrics import evaluate_fusion
+    return {k: round(float(v), 5) for k, v in evaluate_fusion(
+        fused, vis, ir, metrics=list(GOAL_METRICS)).items()}
+
+
+def metric_change(metrics, ref):
+    """Relative change of each metric against the reference, in %."""
+    return {k: round(100.0 * (metrics[k] - ref[k]) / abs(ref[k]), 3)
+            if ref[k] else None for k in metrics}
 
 
 def diff(a, b):
@@ -191,25 +260,126 @@ def diff(a, b):
                 if mse > 0 else float('inf'))
 
 
-def end_to_end(args, method, config, ckpt, precision, tmp):
-    from msfam_mm.apis.kaist_fusion import fuse_kaist
-    from msfam_mm.apis.kaist_frames import discover_kaist_frames
-    frames = [f for f in discover_kaist_frames(args.kaist_root)
-              if f.visible and f.lwir][:args.kaist_frames]
-    image_set = os.path.join(tmp, f'bench_{method}_{precision}.txt')
+def kaist_frames(args):
+    from msfam_mm.batch_fusion import discover_kaist_frames
+    return [f for f in discover_kaist_frames(args.kaist_root)
+            if f.visible and f.lwir][:args.kaist_frames]
+
+
+def end_to_end(args, method, config, ckpt, variant, tmp):
+    """fuse_kaist on a few frames with one variant: frames/s in all."""
+    from msfam_mm.batch_fusion import fuse_kaist
+    frames = kaist_frames(args)
+    image_set = os.path.join(tmp, f'bench_{method}.txt')
     Path(image_set).write_text('\n'.join(f.frame_id for f in frames) + '\n')
-    out = os.path.join(tmp, f'e2e_{method}_{precision}')
+    out = os.path.join(tmp, f'e2e_{method}')
+    options = dict(tile_size=0)
+    if variant['backend'] == 'torch':
+        options.update(channels_last=variant['cl'],
+                       compile=variant['compile'])
     res = fuse_kaist(args.kaist_root, out, method=method, config=config,
                      checkpoint=ckpt, image_set=os.path.abspath(image_set),
-                     device=args.device, precision=precision,
+                     device=args.device, backend=variant['backend'],
+                     precision=variant['precision'],
                      batch_size=args.batch_size, workers=1,
-                     annotations='none', progress=False)
+                     annotations='none', progress=False,
+                     method_options=options)
     s = res['shard']
-    return dict(frames=s['counts']['fused'],
+    return dict(variant=variant['name'], frames=s['counts']['fused'],
                 wall_s=round(s['timings']['wall_s'], 2),
                 frames_per_s=s['timings']['frames_per_s'],
                 model_s=round(s['timings']['model_s'], 2),
                 wait_input_s=round(s['timings']['wait_input_s'], 3))
+
+
+def fuse_tool_process(args, ckpt, tmp):
+    """Wall time of the whole ``tools/fuse.py`` process on KAIST frames:
+    default settings against ``--backend torch --precision bf16``."""
+    import subprocess
+    vis_dir, ir_dir = Path(tmp, 'tool_vis'), Path(tmp, 'tool_ir')
+    vis_dir.mkdir()
+    ir_dir.mkdir()
+    frames = kaist_frames(args)[:args.fuse_tool_frames]
+    for k, f in enumerate(frames):
+        os.symlink(os.path.abspath(f.visible),
+                   vis_dir / f'{k:04d}{Path(f.visible).suffix}')
+        os.symlink(os.path.abspath(f.lwir),
+                   ir_dir / f'{k:04d}{Path(f.lwir).suffix}')
+    tool = Path(__file__).with_name('fuse.py')
+    out = {}
+    for name, extra in (('default', []),
+                        ('torch_bf16', ['--backend', 'torch',
+                                        '--precision', 'bf16'])):
+        cmd = [sys.executable, str(tool), '--vis', str(vis_dir), '--ir',
+               str(ir_dir), '--out', str(Path(tmp, f'tool_{name}')),
+               '--method', 'msfam', '--checkpoint', ckpt, '--no-progress',
+               '--device', args.device, *extra]
+        t0 = time.perf_counter()
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode:
+            raise RuntimeError(f'{" ".join(cmd)} failed: {res.stderr}')
+        out[name] = dict(frames=len(frames),
+                         wall_s=round(time.perf_counter() - t0, 2))
+    out['speedup_default_vs_torch_bf16'] = round(
+        out['torch_bf16']['wall_s'] / out['default']['wall_s'], 3)
+    return out
+
+
+def memory_child(args, ckpt):
+    """One fused pair with one variant in this process: peak RSS."""
+    variant = parse_variant(args.memory_child[0])
+    h, w = int(args.memory_child[1]), int(args.memory_child[2])
+    options = {}
+    if variant['backend'] == 'torch':
+        options.update(channels_last=variant['cl'])
+    from msfam_mm.apis import build_fuser
+    fuser = build_fuser('msfam', args.config, ckpt, device=args.device,
+                        backend=variant['backend'],
+                        precision=variant['precision'], **options)
+    rng = np.random.default_rng(0)
+    vis = rng.integers(0, 256, (h, w), np.uint8)
+    t0 = time.perf_counter()
+    fuser(vis, vis[::-1].copy())
+    print(json.dumps(dict(peak_rss_gb=round(peak_rss_kb() / 2 ** 20, 2),
+                          seconds=round(time.perf_counter() - t0, 1),
+                          tiles=list(_tiles(fuser, h, w)))))
+    return 0
+
+
+def peak_rss_kb():
+    """This process's peak resident memory (VmHWM: unlike getrusage's
+    ru_maxrss it starts afresh at exec, not at the parent's peak)."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1])
+    raise RuntimeError('no VmHWM in /proc/self/status')
+
+
+def _tiles(fuser, h, w):
+    from msfam_mm.deploy import tile_grid
+    tile = fuser.tile_for(1)
+    return tile_grid(h, w, tile, fuser.tile_overlap) \
+        if tile and max(h, w) > tile else (1, 1)
+
+
+def peak_memory(args, ckpt):
+    import subprocess
+    out = {}
+    for size in args.memory:
+        h, w = (int(x) for x in size.lower().split('x'))
+        for name in args.memory_variants:
+            cmd = [sys.executable, os.path.abspath(__file__),
+                   '--config', args.config, '--checkpoint', ckpt,
+                   '--device', args.device,
+                   '--memory-child', name, str(h), str(w)]
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            key = f'{h}x{w} {name}'
+            if res.returncode:
+                out[key] = dict(error=res.stderr.strip().splitlines()[-1:])
+            else:
+                out[key] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out
 
 
 def time_train_steps(args):
@@ -274,7 +444,6 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     import msfam_mm  # noqa: F401
-    from msfam_mm.apis import build_fuser
     shape = tuple(args.shape)
     result = dict(
         command=' '.join([os.path.basename(sys.argv[0])] + (
@@ -289,49 +458,78 @@ def main(argv=None):
                      if torch.cuda.is_available() else None),
         torch=torch.__version__, shape=list(shape),
         batch_size=args.batch_size, device=args.device,
-        repeats=args.repeats, warmup=args.warmup, methods={})
+        variants=args.variants, repeats=args.repeats, warmup=args.warmup,
+        methods={})
     if args.train_step:
         result['train_step'] = dict(batch_h_w=list(args.train_step),
                                     **time_train_steps(args))
         return _emit(result, args)
     vis, ir, source = load_pair(args, shape)
     result['input'] = source
-    cl = dict(auto=None, on=True, off=False)[args.channels_last]
+    variants = [parse_variant(v) for v in args.variants]
     with tempfile.TemporaryDirectory() as tmp:
         s2, s1, weights = checkpoints(args, tmp)
         result['weights'] = weights
+        if args.memory_child:
+            return memory_child(args, s2)
         for method in args.methods:
             config = args.config if method == 'msfam' else args.stage1_config
             ckpt = s2 if method == 'msfam' else s1
-            entry = dict(config=config, precisions={})
-            ref = None
-            for prec in args.precision:
-                fuser = build_fuser(method, config, ckpt, device=args.device,
-                                    precision=prec, channels_last=cl)
-                if 'params' not in entry and not args.skip_macs:
-                    entry.update(complexity(fuser, shape))
-                times = time_model(fuser, vis, ir, args.batch_size,
-                                   args.warmup, args.repeats)
-                med = statistics.median(times)
-                fused = fuser(vis, ir)
-                p = dict(latency_s_median=round(med, 3),
-                         latency_s_all=[round(t, 3) for t in times],
-                         frames_per_s=round(args.batch_size / med, 4),
-                         channels_last=fuser.channels_last,
-                         metrics=paper_metrics(fused, vis, ir))
-                if ref is None:
-                    ref = (prec, fused, med)
+            entry = dict(config=config, variants={}, skipped={})
+            fusers = {}
+            for v in variants:
+                fuser, why = build_variant(method, config, ckpt, v,
+                                           args.device)
+                if fuser is None:
+                    entry['skipped'][v['name']] = why
                 else:
-                    p['speedup_vs_' + ref[0]] = round(ref[2] / med, 3)
-                    p['diff_vs_' + ref[0]] = diff(fused, ref[1])
-                if args.kaist_root:
-                    e2e = end_to_end(args, method, config, ckpt, prec, tmp)
-                    e2e['ratio_to_model_only'] = round(
-                        e2e['frames_per_s'] / p['frames_per_s'], 3)
-                    p['fuse_kaist_end_to_end'] = e2e
-                entry['precisions'][prec] = p
-                del fuser
+                    fusers[v['name']] = fuser
+            if not fusers:
+                result['methods'][method] = entry
+                continue
+            ref_name = next(iter(fusers))
+            ref_fuser = fusers[ref_name]
+            if not args.skip_macs and ref_fuser.net is not None:
+                entry.update(complexity(ref_fuser, shape))
+            times = time_round_robin(fusers, vis, ir, args.batch_size,
+                                     args.warmup, args.repeats)
+            medians = {n: statistics.median(t) for n, t in times.items()}
+            ref_out = ref_fuser(vis, ir)
+            ref_metrics = paper_metrics(ref_out, vis, ir)
+            for name, fuser in fusers.items():
+                med = medians[name]
+                fused = ref_out if name == ref_name else fuser(vis, ir)
+                metrics = ref_metrics if name == ref_name else \
+                    paper_metrics(fused, vis, ir)
+                p = dict(backend=fuser.backend, precision=fuser.precision,
+                         latency_s_median=round(med, 3),
+                         latency_s_all=[round(t, 3) for t in times[name]],
+                         frames_per_s=round(args.batch_size / med, 4),
+                         metrics=metrics)
+                for other in (ref_name, 'torch:bf16:cl'):
+                    if other != name and other in medians:
+                        p['speedup_vs_' + other] = round(
+                            medians[other] / med, 3)
+                if name != ref_name:
+                    p['diff_vs_' + ref_name] = diff(fused, ref_out)
+                    p['metric_change_pct_vs_' + ref_name] = metric_change(
+                        metrics, ref_metrics)
+                entry['variants'][name] = p
+            fastest = min(medians, key=medians.get)
+            entry['fastest'] = fastest
+            if args.kaist_root and method == 'msfam':
+                e2e = end_to_end(args, method, config, ckpt,
+                                 parse_variant(fastest), tmp)
+                e2e['ratio_to_model_only'] = round(
+                    e2e['frames_per_s'] / entry['variants'][fastest][
+                        'frames_per_s'], 3)
+                entry['fuse_kaist_end_to_end'] = e2e
+            del fusers, ref_fuser
             result['methods'][method] = entry
+        if args.kaist_root and args.fuse_tool_frames:
+            result['fuse_tool_process'] = fuse_tool_process(args, s2, tmp)
+        if args.memory:
+            result['peak_memory'] = peak_memory(args, s2)
     return _emit(result, args)
 
 

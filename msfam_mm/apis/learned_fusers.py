@@ -22,8 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..deploy.onnx_export import (export_fusion_onnx, is_onnx_model,
-                                  pad_for_graph, read_fusion_onnx_metadata)
+from ..deploy.onnx_export import (cached_fusion_onnx, export_fusion_onnx,
+                                  is_onnx_model, pad_for_graph,
+                                  read_fusion_onnx_metadata)
 from ..deploy.runtimes import build_runner
 from ..deploy.tiling import DEFAULT_OVERLAP, auto_tile_size, fuse_tiled
 from ..models.networks.nestfuse_strategy import (NestFuseStrategyNet,
@@ -110,10 +111,10 @@ class _NetFuser(BaseFuser):
                 self._setup_torch(module, channels_last)
             else:
                 self.source_sha256 = self.checkpoint_sha256()
-                model_source = export_fusion_onnx(
-                    module, None, method=self.graph_method,
+                model_source = cached_fusion_onnx(
+                    module, method=self.graph_method,
                     weights_sha256=self.source_sha256,
-                    options=self.graph_options())['onnx_bytes']
+                    options=self.graph_options())
                 self.net = None
         self.channels_last = bool(self.backend == 'torch'
                                   and self.channels_last_on)

@@ -19,10 +19,12 @@ Example:
     >>> read_fusion_onnx_metadata('msfam.onnx')['method']  # doctest: +SKIP
     'msfam'
 """
+import hashlib
 import io
 import json
 import os
 import warnings
+from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
 import torch
@@ -205,3 +207,62 @@ def read_fusion_onnx_metadata(source: Union[PathLike, bytes]) -> Dict:
     meta['options'] = json.loads(meta.get('options') or '{}')
     meta['contract'] = json.loads(meta.get('contract') or '{}')
     return meta
+
+
+#: where exported graphs are cached; ``MSFAM_CACHE_DIR`` overrides it
+DEFAULT_CACHE_DIR = os.path.join(os.path.expanduser('~'), '.cache',
+                                 'msfam_mm', 'onnx')
+
+
+def _graph_code_digest() -> str:
+    """sha256 over the source of what a graph is traced from (the
+    networks and this module): a code change makes cached graphs stale."""
+    from ..models import networks
+    h = hashlib.sha256()
+    files = sorted(Path(networks.__file__).parent.glob('*.py'))
+    for path in files + [Path(__file__)]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def cached_fusion_onnx(model: nn.Module, *, method: str,
+                       weights_sha256: str,
+                       options: Optional[Dict] = None,
+                       cache_dir: Optional[PathLike] = None) -> bytes:
+    """The exported graph of ``model`` (with metadata), from the cache when
+    the same weights, method, options, code and torch version were exported
+    before, else exported and cached.
+
+    Exporting traces the whole network (seconds); a fusing tool started on
+    a folder pays that once per machine instead of once per run. The key
+    covers everything the graph depends on, so a stale entry is never
+    used; a cache folder that cannot be written is skipped with a warning.
+    """
+    key = hashlib.sha256(json.dumps(dict(
+        format=FORMAT, method=method, weights=weights_sha256,
+        options=options or {}, code=_graph_code_digest(),
+        torch=torch.__version__, opset=OPSET), sort_keys=True).encode()
+    ).hexdigest()[:32]
+    folder = Path(cache_dir or os.environ.get('MSFAM_CACHE_DIR')
+                  or DEFAULT_CACHE_DIR)
+    path = folder / f'{method}-{key}{ONNX_SUFFIX}'
+    if path.is_file():
+        data = path.read_bytes()
+        try:
+            if read_fusion_onnx_metadata(data)['weights_sha256'] == \
+                    weights_sha256:
+                return data
+        except ValueError:
+            pass  # a damaged entry is replaced below
+    data = export_fusion_onnx(model, None, method=method,
+                              weights_sha256=weights_sha256,
+                              options=options)['onnx_bytes']
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, data)
+    except OSError as err:
+        warnings.warn(f'could not cache the exported graph in {folder} '
+                      f'({err}); set MSFAM_CACHE_DIR to a writable folder',
+                      RuntimeWarning, stacklevel=2)
+    return data

@@ -137,3 +137,25 @@ def test_export_without_path_writes_nothing(tmp_path):
     assert read_fusion_onnx_metadata(meta['onnx_bytes'])['options'] == \
         {'spatial_mode': 'softmax'}
     assert json.loads(json.dumps(meta['contract'])) == CONTRACT
+
+
+def test_cache_reuses_a_graph_only_for_the_same_weights(tmp_path):
+    from msfam_mm.deploy.onnx_export import cached_fusion_onnx
+    torch.manual_seed(0)
+    net = MSFAMNet(stem_channels=4, widths=(8, 8, 8, 8)).eval()
+    first = cached_fusion_onnx(net, method='msfam', weights_sha256='a' * 64,
+                               cache_dir=tmp_path)
+    entries = list(tmp_path.iterdir())
+    assert len(entries) == 1
+    # the entry is read back, not exported again: a marker survives
+    entries[0].write_bytes(first.replace(b'msfam_mm', b'msfam_mm', 1))
+    assert cached_fusion_onnx(net, method='msfam', weights_sha256='a' * 64,
+                              cache_dir=tmp_path) == first
+    other = cached_fusion_onnx(net, method='msfam', weights_sha256='b' * 64,
+                               cache_dir=tmp_path)
+    assert read_fusion_onnx_metadata(other)['weights_sha256'] == 'b' * 64
+    assert len(list(tmp_path.iterdir())) == 2
+    # a damaged entry is replaced, not used
+    entries[0].write_bytes(b'garbage')
+    assert cached_fusion_onnx(net, method='msfam', weights_sha256='a' * 64,
+                              cache_dir=tmp_path) == first
