@@ -74,7 +74,8 @@ def test_base_config_matches_paper_setup():
     assert cfg.model.train_cfg.assigner.ignore_iof_thr == 0.5
     init = cfg.model.backbone.init_cfg[-1]
     assert init == dict(type='PretrainedIfAvailable',
-                        checkpoint='torchvision://resnet50')
+                        checkpoint='torchvision://resnet50',
+                        if_missing='error')
 
 
 def test_shorter_run_keeps_the_decay_points(tmp_path, load_tool):

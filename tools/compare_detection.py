@@ -89,6 +89,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='same seed for every type so they start from the same '
         'initialisation (default 0)')
     parser.add_argument(
+        '--from-scratch', action='store_true',
+        help='train the backbone from scratch when its ImageNet weights are '
+        "missing (not the paper's setting; without it the paper configs "
+        'stop and name the file they need)')
+    parser.add_argument(
         '--skip-existing', action='store_true',
         help='reuse <work-dir>/<type>/metrics.json made with the same config')
     parser.add_argument(
@@ -519,6 +524,13 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, object]]:
                              args.test_image_set, args.cfg_options)
         for t in types
     }
+    if args.from_scratch:
+        from msfam_mm.detection import allow_training_from_scratch
+        if not sum(allow_training_from_scratch(cfg.model)
+                   for cfg in configs.values()):
+            raise ValueError(f'compare_detection: --from-scratch: '
+                             f'{args.config} loads no optional pretrained '
+                             'weights')
     first = configs[types[0].label]
     image_sets = [
         first.train_dataloader.dataset.image_set,

@@ -3,7 +3,8 @@
 
     python tools/train.py configs/msfam_stage1.py [--work-dir DIR]
         [--resume [auto|CHECKPOINT]] [--amp] [--data-root DIR]
-        [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch}]
+        [--from-scratch] [--cfg-options KEY=VALUE ...]
+        [--launcher {none,pytorch}]
 
 Multi-GPU / multi-process: tools/dist_train.sh CONFIG N (torchrun). On a
 machine without CUDA the processes talk over gloo.
@@ -42,6 +43,11 @@ def parse_args(argv=None):
     parser.add_argument('--data-root', help='set the data_root of every '
                         'dataset of the config (default: the config\'s, '
                         'data/)')
+    parser.add_argument('--from-scratch', action='store_true',
+                        help='detection configs: train the backbone from '
+                        'scratch when its ImageNet weights are missing (not '
+                        "the paper's setting; without this flag the paper "
+                        'configs stop and name the file they need)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. '
                         'train_dataloader.batch_size=2')
@@ -93,6 +99,18 @@ def enable_amp(cfg) -> None:
         optim.dtype = 'bfloat16'
 
 
+def allow_scratch(cfg, config: str) -> None:
+    try:
+        from msfam_mm.detection import allow_training_from_scratch
+    except ImportError as err:
+        raise SystemExit(f'--from-scratch: applies to the detection configs, '
+                         f'which need msfam_mm[detection] ({err})')
+    if allow_training_from_scratch(cfg.model) == 0:
+        raise SystemExit(f'--from-scratch: {config} loads no optional '
+                         'pretrained weights (no PretrainedIfAvailable '
+                         'initializer)')
+
+
 def build_cfg(args):
     from mmengine.config import Config
 
@@ -110,6 +128,8 @@ def build_cfg(args):
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         enable_amp(cfg)
+    if args.from_scratch:
+        allow_scratch(cfg, args.config)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

@@ -15,8 +15,9 @@
 #   (LoadImageFromFile color_type='color') so the ImageNet R50 applies.
 # - ignore regions (people/cyclist/person?, non-reasonable boxes): anchors
 #   whose intersection-over-anchor-area with one exceeds 0.5 get no loss.
-# - ImageNet R50 weights are loaded from the torch hub cache when present;
-#   otherwise the backbone trains from scratch and a WARNING says so.
+# - ImageNet R50 weights are loaded from the torch hub cache; without them
+#   the run stops naming the file, unless tools/train.py --from-scratch
+#   (or compare_detection.py --from-scratch) asks to train from scratch.
 default_scope = 'mmdet'
 # the detection layer of msfam_mm: GFLV2Head, KAISTDataset,
 # KAISTMissRateMetric, PretrainedIfAvailable (needs mmdet and compiled mmcv)
@@ -49,14 +50,16 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,
         style='pytorch',
-        # MMDetection's from-scratch ResNet init first, then ImageNet weights
-        # if they can be loaded (msfam_mm OptionalPretrainedInit).
+        # MMDetection's from-scratch ResNet init first, then the ImageNet
+        # weights (msfam_mm OptionalPretrainedInit); missing weights are an
+        # error unless if_missing='scratch' (--from-scratch).
         init_cfg=[
             dict(type='Kaiming', layer='Conv2d'),
             dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
             dict(
                 type='PretrainedIfAvailable',
-                checkpoint='torchvision://resnet50'),
+                checkpoint='torchvision://resnet50',
+                if_missing='error'),
         ]),
     neck=dict(
         type='FPN',

@@ -23,10 +23,12 @@ from .gflv2_head import (DistributionGuidedQualityPredictor, GFLV2Head,
 from .kaist_dataset import KAISTDataset
 from .kaist_metric import KAISTMissRateMetric
 from .optional_pretrained_init import (OptionalPretrainedInit,
+                                       allow_training_from_scratch,
                                        resolve_checkpoint)
 
 __all__ = [
     'GFLV2Head', 'DistributionGuidedQualityPredictor',
     'distribution_statistics', 'KAISTDataset', 'KAISTMissRateMetric',
-    'OptionalPretrainedInit', 'resolve_checkpoint'
+    'OptionalPretrainedInit', 'allow_training_from_scratch',
+    'resolve_checkpoint'
 ]

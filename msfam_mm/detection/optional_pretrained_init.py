@@ -1,5 +1,6 @@
-"""Load ImageNet backbone weights when they are available, else train from
-scratch with a clear log line.
+"""Load ImageNet backbone weights from a local file, and say what happens
+when they are missing: stop (``if_missing='error'``) or train from scratch
+(``if_missing='scratch'``).
 
 The paper trains GFLV2 "with an ImageNet pretrained Resnet50 backbone"
 (Section 4.4). MMDetection's ``Pretrained`` initializer downloads
@@ -9,11 +10,15 @@ path, or the torch hub cache where ``torch.hub`` stores downloads), never
 downloads unless asked, and never executes code from the file
 (``torch.load(weights_only=True)``).
 
-When the weights are missing the backbone keeps the initialisation applied
-before this initializer in ``init_cfg`` (the configs list MMDetection's
-default ResNet initialisation first) and, because a frozen random stem or
-frozen BatchNorm statistics cannot learn, ``frozen_stages`` and
-``norm_eval`` are switched off (``unfreeze_on_scratch=True``).
+The paper configs set ``if_missing='error'``: without the weights the run
+stops before training, naming the file it looked for and how to get it,
+unless told to train from scratch (``tools/train.py --from-scratch``, which
+sets ``if_missing='scratch'`` through :func:`allow_training_from_scratch`).
+From scratch, the backbone keeps the initialisation applied before this
+initializer in ``init_cfg`` (the configs list MMDetection's default ResNet
+initialisation first) and, because a frozen random stem or frozen BatchNorm
+statistics cannot learn, ``frozen_stages`` and ``norm_eval`` are switched
+off (``unfreeze_on_scratch=True``).
 """
 import os
 import os.path as osp
@@ -29,6 +34,8 @@ from mmengine.runner.checkpoint import load_state_dict
 from torch import nn
 
 TORCHVISION_PREFIX = 'torchvision://'
+#: What :class:`OptionalPretrainedInit` does when the weights are missing.
+IF_MISSING = ('error', 'scratch')
 
 
 def torchvision_url(name: str) -> Optional[str]:
@@ -108,7 +115,8 @@ class OptionalPretrainedInit:
 
     Use it as the last entry of a backbone's ``init_cfg`` list, after the
     from-scratch initialisation (mmengine runs the entries in order and
-    treats only ``type='Pretrained'`` specially).
+    treats only ``type='Pretrained'`` specially). Weights that are found are
+    always loaded.
 
     Args:
         checkpoint (str): ``torchvision://NAME``, URL or local file.
@@ -119,6 +127,10 @@ class OptionalPretrainedInit:
         unfreeze_on_scratch (bool): When the weights are missing, set the
             module's ``frozen_stages=-1``/``norm_eval=False`` (if it has
             them) and make every parameter trainable. Defaults to True.
+        if_missing (str): When the weights are missing: ``'scratch'``
+            (default) keeps the from-scratch initialisation with a WARNING;
+            ``'error'`` raises :class:`FileNotFoundError` naming the file
+            looked for and how to provide it (the paper configs).
 
     Example:
         >>> cfg = dict(type='ResNet', depth=50, frozen_stages=1,
@@ -132,10 +144,15 @@ class OptionalPretrainedInit:
                  checkpoint: str,
                  prefix: Optional[str] = None,
                  download: bool = False,
-                 unfreeze_on_scratch: bool = True) -> None:
+                 unfreeze_on_scratch: bool = True,
+                 if_missing: str = 'scratch') -> None:
         if not isinstance(checkpoint, str) or not checkpoint:
             raise ValueError('PretrainedIfAvailable: checkpoint must be a '
                              f'non-empty string, got {checkpoint!r}')
+        if if_missing not in IF_MISSING:
+            raise ValueError('PretrainedIfAvailable: if_missing must be one '
+                             f'of {IF_MISSING}, got {if_missing!r}')
+        self.if_missing = if_missing
         self.checkpoint = checkpoint
         self.prefix = prefix
         self.download = download
@@ -145,6 +162,8 @@ class OptionalPretrainedInit:
     def __call__(self, module: nn.Module) -> None:
         path, reason = resolve_checkpoint(self.checkpoint, self.download)
         name = module.__class__.__name__
+        if path is None and self.if_missing == 'error':
+            raise FileNotFoundError(self._missing_message(name, reason))
         if path is None:
             print_log(
                 f'{name}: ImageNet-pretrained weights NOT loaded ({reason}); '
@@ -178,6 +197,25 @@ class OptionalPretrainedInit:
         if hasattr(module, '_params_init_info'):
             update_init_info(module, init_info=self._get_init_info())
 
+    def _missing_message(self, name: str, reason: str) -> str:
+        if self.checkpoint.startswith(TORCHVISION_PREFIX):
+            url = torchvision_url(self.checkpoint[len(TORCHVISION_PREFIX):])
+        else:
+            url = self.checkpoint
+        if url is None:
+            fetch = (f' ({reason}); set this init\'s checkpoint to a local '
+                     'file')
+        else:
+            fetch = (f': no file {hub_cache_path(url)} (the torch hub '
+                     f'cache). Download {url} (on a machine without '
+                     'internet: elsewhere) and copy it to that path, or set '
+                     "this init's checkpoint to a local file")
+        return (f'{name}: ImageNet-pretrained weights {self.checkpoint} '
+                f'not found{fetch}. To train the backbone from scratch '
+                'instead, pass --from-scratch (tools/train.py, '
+                "tools/compare_detection.py), which sets if_missing='scratch'"
+                '. See docs/detection.md')
+
     @staticmethod
     def _unfreeze(module: nn.Module) -> None:
         """A randomly initialised stem must train, BN statistics must update.
@@ -198,3 +236,39 @@ class OptionalPretrainedInit:
             return (f'{self.__class__.__name__}: {self.checkpoint} not '
                     'available, kept the from-scratch initialisation')
         return f'{self.__class__.__name__}: loaded {self.loaded_from}'
+
+
+def allow_training_from_scratch(model_cfg) -> int:
+    """Set ``if_missing='scratch'`` on every ``PretrainedIfAvailable``
+    initializer in a model config (nested ``init_cfg`` lists included).
+
+    Args:
+        model_cfg (dict): a model config, e.g. ``cfg.model``; changed in
+            place.
+
+    Returns:
+        int: how many initializers were changed (0: the model loads no
+        optional pretrained weights).
+
+    Example:
+        >>> model = dict(type='GFL', backbone=dict(type='ResNet', init_cfg=[
+        ...     dict(type='Kaiming', layer='Conv2d'),
+        ...     dict(type='PretrainedIfAvailable',
+        ...          checkpoint='torchvision://resnet50',
+        ...          if_missing='error')]))
+        >>> allow_training_from_scratch(model)
+        1
+        >>> model['backbone']['init_cfg'][1]['if_missing']
+        'scratch'
+    """
+    changed = 0
+    if isinstance(model_cfg, dict):
+        if model_cfg.get('type') == 'PretrainedIfAvailable':
+            model_cfg['if_missing'] = 'scratch'
+            changed += 1
+        for value in model_cfg.values():
+            changed += allow_training_from_scratch(value)
+    elif isinstance(model_cfg, (list, tuple)):
+        for value in model_cfg:
+            changed += allow_training_from_scratch(value)
+    return changed
