@@ -37,6 +37,40 @@ def _fixed_seeds():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _no_default_scope():
+    """Every test starts without an mmengine default scope and leaves the
+    state as it found it. The scope decides which registries a build
+    searches (msfam_mm's for the fusion core, MMDetection's for the
+    detection layer), so a Runner or ``init_default_scope`` in one test
+    would otherwise decide what the next test can build. Tests that build
+    configs (pipelines, data preprocessors) name their scope with the
+    ``msfam_mm_scope`` or ``mmdet_scope`` fixture, as a Runner would."""
+    from mmengine.registry import DefaultScope
+
+    # mmengine's own DefaultScope.overwrite_default_scope saves and
+    # restores this dict the same way
+    saved = DefaultScope._instance_dict.copy()
+    DefaultScope._instance_dict.clear()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
+
+
+@pytest.fixture
+def msfam_mm_scope():
+    """The fusion configs' default scope."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('msfam_mm')
+
+
+@pytest.fixture
+def mmdet_scope():
+    """The detection configs' default scope."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+
+
 def _shared(sub: str) -> Path:
     path = SHARED_DATA / sub
     if not path.is_dir():

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import msfam_mm  # noqa: F401  (registers everything)
 from msfam_mm.registry import MODELS
 
-init_default_scope('msfam_mm')
+# builds configs (pipelines, data preprocessors, optim wrappers) in the
+# configs' scope, as the Runner does
+pytestmark = pytest.mark.usefixtures('msfam_mm_scope')
 
 CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
 # the fusion configs; the detection configs (configs/gflv2/) have their own

@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 
 from msfam_mm.datasets.fusion import (PairedFusionDataset,
                                       PublishedFusionDataset,
@@ -20,9 +19,9 @@ from msfam_mm.evaluation.classification import (ClassifierAccuracyMetric,
                                                 multilabel_accuracy)
 from msfam_mm.models.data_preprocessors import FusionDataPreprocessor
 
-# build configs (pipelines, data preprocessors, optim wrappers) in the
-# configs' 'msfam_mm' scope as the Runner does
-init_default_scope('msfam_mm')
+# builds configs (pipelines, data preprocessors, optim wrappers) in the
+# configs' scope, as the Runner does
+pytestmark = pytest.mark.usefixtures('msfam_mm_scope')
 
 PAIR_PIPELINE = [
     dict(type='LoadGreyImage', keys=('vis', 'ir')),

@@ -6,7 +6,6 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from mmengine.registry import init_default_scope
 
 from msfam_mm.datasets.kaist import (bbgt_ignore_flags,
                                      coco_to_kaist_frames, frame_condition,
@@ -17,7 +16,8 @@ from msfam_mm.datasets.kaist import (bbgt_ignore_flags,
 from msfam_mm.datasets.kaist.bbgt import REASONABLE, BBGtObject
 from msfam_mm.detection import KAISTDataset
 
-init_default_scope('mmdet')  # pipelines are built in the mmdet scope
+# pipelines are built in the mmdet scope
+pytestmark = pytest.mark.usefixtures('mmdet_scope')
 
 # Published counts of the improved KAIST test annotations (Liu et al.,
 # BMVC 2016), as stated in ../shared/data/README.md and measured once.

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from mmdet.registry import METRICS
-from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from msfam_mm.datasets.kaist import (frame_to_img_id, kaist_to_coco,
@@ -20,7 +19,8 @@ from msfam_mm.evaluation.kaist import (MR2_FPPI_POINTS,
                                        load_gt_from_layout,
                                        log_average_miss_rate, match_frame)
 
-init_default_scope('mmdet')  # pipelines are built in the mmdet scope
+# pipelines are built in the mmdet scope
+pytestmark = pytest.mark.usefixtures('mmdet_scope')
 
 
 def _gt(*rows):

@@ -5,7 +5,6 @@ from collections import Counter
 
 import pytest
 from mmengine.dataset import ConcatDataset
-from mmengine.registry import init_default_scope
 
 import msfam_mm  # noqa: F401  (registers everything)
 from msfam_mm.datasets import (PairedFusionDataset, PublishedFusionDataset,
@@ -13,7 +12,9 @@ from msfam_mm.datasets import (PairedFusionDataset, PublishedFusionDataset,
 from msfam_mm.datasets.samplers import LabelBalancedSampler, sample_keys
 from msfam_mm.registry import DATA_SAMPLERS
 
-init_default_scope('msfam_mm')
+# builds configs (pipelines, data preprocessors, optim wrappers) in the
+# configs' scope, as the Runner does
+pytestmark = pytest.mark.usefixtures('msfam_mm_scope')
 
 VIS, IR, FUSED = (1., 0.), (0., 1.), (1., 1.)
 

@@ -8,7 +8,6 @@ import zipfile
 
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
@@ -18,9 +17,9 @@ import msfam_mm  # noqa: F401  (allow-lists mmengine's checkpoint globals)
 from msfam_mm.utils import (disable_config_formatting, load_checkpoint_safe,
                             set_data_root)
 
-# build configs (pipelines, data preprocessors, optim wrappers) in the
-# configs' 'msfam_mm' scope as the Runner does
-init_default_scope('msfam_mm')
+# builds configs (pipelines, data preprocessors, optim wrappers) in the
+# configs' scope, as the Runner does
+pytestmark = pytest.mark.usefixtures('msfam_mm_scope')
 
 
 class _Shell:

@@ -14,7 +14,6 @@ import uuid
 
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
@@ -26,9 +25,9 @@ from msfam_mm.registry import DATASETS, MODELS
 from msfam_mm.utils import (disable_config_formatting, load_checkpoint_safe,
                             set_data_root)
 
-# build configs (pipelines, data preprocessors, optim wrappers) in the
-# configs' 'msfam_mm' scope as the Runner does
-init_default_scope('msfam_mm')
+# builds configs (pipelines, data preprocessors, optim wrappers) in the
+# configs' scope, as the Runner does
+pytestmark = pytest.mark.usefixtures('msfam_mm_scope')
 
 CROP = (64, 64)
 
