@@ -365,7 +365,10 @@ def test_finished_rerun_checks_arguments_without_loading_a_model(
     monkeypatch.setattr(runs, 'build_fuser', no_model)
     assert _kaist(argv) == 0
     for bad, message in ((['--option', 'nope=1'], "no option 'nope'"),
-                         (['--precision', 'fp16'], "'fp16' needs a CUDA"),
+                         (['--backend', 'torch', '--precision', 'fp16'],
+                          "'fp16' needs a CUDA"),
+                         (['--backend', 'onnxruntime', '--precision',
+                           'bf16'], "cannot run precision 'bf16'"),
                          (['--device', 'nodevice'], 'nodevice')):
         assert _kaist(argv + bad) == 2
         assert message in capsys.readouterr().err
