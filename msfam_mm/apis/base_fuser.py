@@ -97,7 +97,7 @@ def tensor_to_uint8(x: torch.Tensor, normalize: str) -> torch.Tensor:
     return to_uint8(x, normalize)
 
 
-#: constructor arguments the tools set themselves (not ``--option``s)
+#: constructor arguments common to every fuser (not method options)
 _RESERVED_OPTIONS = ('color', 'normalize', 'device', 'precision', 'config',
                      'checkpoint', 'backend')
 
@@ -133,11 +133,11 @@ def check_method_options(method: str, cls: type, options: Dict) -> None:
     accepted = method_option_names(cls)
     for key in options:
         if key in _RESERVED_OPTIONS:
-            raise ValueError(f'--option {key}=...: {key!r} is set by its own '
-                             f'argument (--{key}), not by --option')
+            raise ValueError(f'{key!r} is a common fuser argument of its '
+                             'own, not a method option')
         if key not in accepted:
             raise ValueError(
-                f'--option {key}=...: fusion method {method!r} has no option '
+                f'fusion method {method!r} has no option '
                 f'{key!r}; it accepts: '
                 f'{", ".join(accepted) if accepted else "no options"}')
 

@@ -286,7 +286,7 @@ class MSFAMFuser(_NetFuser):
                 raise FileNotFoundError(
                     'MSFAMFuser: no checkpoint given and the shipped weights '
                     f'{DEFAULT_MSFAM_CHECKPOINT} are missing (they live in '
-                    'the source checkout; pass --checkpoint)')
+                    'the source checkout; pass a checkpoint)')
             checkpoint = DEFAULT_MSFAM_CHECKPOINT
         if config is None and not is_onnx_model(checkpoint):
             config = DEFAULT_MSFAM_CONFIG

@@ -125,7 +125,7 @@ def load_msfam_net(config: ConfigLike, checkpoint: Union[str, os.PathLike],
     """Build from ``config``, load ``checkpoint``, return the net in eval
     mode on the CPU."""
     if checkpoint is None:
-        raise ValueError('a checkpoint is required (pass --checkpoint)')
+        raise ValueError('load_msfam_net: a checkpoint is required')
     path = os.fspath(checkpoint)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
