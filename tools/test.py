@@ -37,8 +37,8 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    from train import parse_checked  # tools/ is on sys.path
-    args = parse_checked(parser, argv)
+    from msfam_mm.utils import parse_config_arguments
+    args = parse_config_arguments(parser, argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -54,7 +54,7 @@ def main(argv=None):
                                  runner_model)
     from msfam_mm.utils import (load_model_weights, parts_with_parameters,
                                 set_data_root)
-    from train import setup_cpu_distributed  # tools/ is on sys.path
+    from msfam_mm.engine.distributed import setup_cpu_distributed
 
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'test.py: checkpoint {args.checkpoint!r} does not '

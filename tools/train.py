@@ -15,19 +15,6 @@ import os.path as osp
 import sys
 
 
-def parse_checked(parser: argparse.ArgumentParser, argv=None):
-    """Parse, turning what would be a traceback into a usage error: a
-    malformed ``--cfg-options`` item (mmengine's DictAction raises a bare
-    ValueError) and a config file that does not exist."""
-    try:
-        args = parser.parse_args(argv)
-    except ValueError as err:
-        parser.error(f'--cfg-options: expected KEY=VALUE items ({err})')
-    if not osp.isfile(args.config):
-        parser.error(f'config file {args.config!r} does not exist')
-    return args
-
-
 def parse_args(argv=None):
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Train an MSFAM model')
@@ -54,32 +41,13 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parse_checked(parser, argv)
+    from msfam_mm.utils import parse_config_arguments
+    args = parse_config_arguments(parser, argv)
     if args.resume not in (None, 'auto') and not osp.isfile(args.resume):
         parser.error(f'--resume: checkpoint {args.resume!r} does not exist')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
-
-
-def setup_cpu_distributed(cfg, launcher: str) -> None:
-    """Initialise gloo ourselves when there is no GPU.
-
-    mmengine 0.10.7's ``init_dist('pytorch')`` calls
-    ``torch.cuda.set_device`` unconditionally, which fails without CUDA, and
-    its DDP wrapper passes ``device_ids=[local_rank]``, which DDP refuses for
-    CPU modules. The Runner skips ``init_dist`` when a process group exists.
-    """
-    import torch
-    import torch.distributed as dist
-    if launcher == 'none' or torch.cuda.is_available():
-        return
-    if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
-    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
-    wrapper.setdefault('type', 'MMDistributedDataParallel')
-    wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
 
 
 def enable_amp(cfg) -> None:
@@ -143,6 +111,8 @@ def main(argv=None):
     args = parse_args(argv)
     import msfam_mm  # noqa: F401  (registers modules, safe checkpoint load)
     from mmengine.runner import Runner
+
+    from msfam_mm.engine.distributed import setup_cpu_distributed
     cfg = build_cfg(args)
     if args.resume == 'auto':
         from mmengine.runner import find_latest_checkpoint

@@ -5,7 +5,8 @@ from .checkpoint import (get_state_dict, load_checked_state_dict,
                          load_model_weights, load_submodule_weights,
                          parts_with_parameters, prefixed_or_bare_state_dict,
                          resolve_checkpoint_path)
-from .config import disable_config_formatting, set_data_root
+from .config import (disable_config_formatting, parse_config_arguments,
+                     set_data_root)
 from .image_io import (IMAGE_EXTENSIONS, ImageReadError, check_image,
                        encode_image, load_image, merge_luma, read_image,
                        split_luma, to_grey, write_image_atomic)
@@ -18,7 +19,8 @@ __all__ = ['create_temp_file', 'write_bytes_atomic', 'write_text_atomic',
            'load_checked_state_dict',
            'prefixed_or_bare_state_dict',
            'resolve_checkpoint_path', 'set_data_root',
-           'disable_config_formatting', 'minmax_normalize', 'to_uint8',
+           'disable_config_formatting', 'parse_config_arguments',
+           'minmax_normalize', 'to_uint8',
            'UINT8_MODES', 'IMAGE_EXTENSIONS', 'ImageReadError',
            'check_image', 'encode_image', 'load_image', 'merge_luma',
            'read_image', 'split_luma', 'to_grey', 'write_image_atomic']

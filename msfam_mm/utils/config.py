@@ -1,7 +1,10 @@
 """Config helpers shared by the tools and tests."""
+import argparse
+import os.path as osp
 from typing import Any
 
-__all__ = ['set_data_root', 'disable_config_formatting']
+__all__ = ['set_data_root', 'disable_config_formatting',
+           'parse_config_arguments']
 
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -72,3 +75,18 @@ def disable_config_formatting(cfg) -> None:
     # Config.__setattr__ writes config entries; this is an attribute of the
     # Config object itself (set the same way in Config.__init__)
     object.__setattr__(cfg, '_format_python_code', False)
+
+
+def parse_config_arguments(parser: argparse.ArgumentParser, argv=None):
+    """Parse the arguments of a Runner tool (``tools/train.py``,
+    ``tools/test.py``) whose first positional is ``config``, turning what
+    would be a traceback into a usage error: a malformed ``--cfg-options``
+    item (mmengine's DictAction raises a bare ValueError) and a config file
+    that does not exist."""
+    try:
+        args = parser.parse_args(argv)
+    except ValueError as err:
+        parser.error(f'--cfg-options: expected KEY=VALUE items ({err})')
+    if not osp.isfile(args.config):
+        parser.error(f'config file {args.config!r} does not exist')
+    return args
