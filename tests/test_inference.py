@@ -196,3 +196,19 @@ def test_fuse_tool_on_folders(tmp_path, tno42, capsys):
     # other settings into the same folder are refused
     assert fuse.main(argv[:-4] + ['average', '--no-progress']) == 2
     assert 'other settings' in capsys.readouterr().err
+
+
+def test_fusers_build_whatever_scope_the_process_has_set():
+    """A process where MMDetection set its default scope (a detection run,
+    a test session) still builds msfam_mm's networks and fusers."""
+    pytest.importorskip('mmdet.registry',
+                        reason='needs MMDetection (the detection layer)')
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        fuser = build_fuser('msfam', backend='torch')
+        assert type(fuser.net).__name__ == 'MSFAMNet'
+        assert DefaultScope.get_current_instance().scope_name == 'mmdet'
+        assert build_fuser('laplacian').name == 'laplacian'
+        from msfam_mm.apis.model_loading import build_msfam_net
+        assert build_msfam_net('configs/msfam_stage1.py').with_fusion is \
+            False

@@ -17,6 +17,7 @@ import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
+from mmengine.registry import DefaultScope
 
 from ..deploy.onnx_export import is_onnx_model
 from ..registry import FUSERS
@@ -134,8 +135,11 @@ def build_fuser(method: str, config=None, checkpoint: Optional[str] = None,
         what :func:`check_fuser_arguments` raises, and the method's own
         errors for bad option values or an unloadable checkpoint.
     """
-    fuser = FUSERS.build(check_fuser_arguments(method, config, checkpoint,
-                                               **kwargs))
+    args = check_fuser_arguments(method, config, checkpoint, **kwargs)
+    # fusers are msfam_mm's, whatever scope the process has set (mmdet's in
+    # a detection run): build them in ours, as model_loading does
+    with DefaultScope.overwrite_default_scope('msfam_mm'):
+        fuser = FUSERS.build(args)
     fuser.name = method
     return fuser
 

@@ -22,6 +22,7 @@ from typing import Dict, Iterable, Optional, Union
 
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from torch import nn
 
 from ..registry import MODELS
@@ -80,7 +81,11 @@ def build_msfam_net(config: ConfigLike,
     cfg = _net_config(config)
     if with_fusion is not None:
         cfg['with_fusion'] = with_fusion
-    return MODELS.build(cfg)
+    # mmengine builds in the current default scope's registry; in a process
+    # where MMDetection set its scope (a detection run, a test session) that
+    # registry does not hold msfam_mm's networks
+    with DefaultScope.overwrite_default_scope('msfam_mm'):
+        return MODELS.build(cfg)
 
 
 def net_state_dict(checkpoint: Union[str, os.PathLike]
