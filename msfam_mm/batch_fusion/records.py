@@ -76,11 +76,15 @@ def versions() -> Dict[str, str]:
     out = dict(python=sys.version.split()[0], platform=platform.platform(),
                torch=torch.__version__, numpy=numpy.__version__,
                opencv=cv2.__version__)
-    for mod in ('mmengine', 'mmcv', 'mmdet', 'msfam_mm'):
+    # read from the installed metadata, not by importing: importing mmdet
+    # would load the detection stack into a fusing process
+    from importlib.metadata import PackageNotFoundError, version
+    for dist in ('mmengine', 'mmcv', 'mmdet', 'msfam_mm', 'onnxruntime',
+                 'openvino'):
         try:
-            out[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001  (a missing package is reported)
-            out[mod] = 'not importable'
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = 'not installed'
     return out
 
 
