@@ -286,6 +286,8 @@ def end_to_end(args, method, config, ckpt, variant, tmp):
                      method_options=options)
     s = res['shard']
     return dict(variant=variant['name'], frames=s['counts']['fused'],
+                model_share_of_wall=round(s['timings']['model_s']
+                                          / s['timings']['wall_s'], 4),
                 wall_s=round(s['timings']['wall_s'], 2),
                 frames_per_s=s['timings']['frames_per_s'],
                 model_s=round(s['timings']['model_s'], 2),

@@ -135,6 +135,9 @@ class OnnxRuntimeRunner:
                  threads: Optional[int] = None) -> None:
         import onnxruntime as ort
         options = ort.SessionOptions()
+        # the default arena keeps every block it ever allocated: tile after
+        # tile of a large image it grew to 17 GB (docs/benchmarks.md)
+        options.enable_cpu_mem_arena = False
         if threads:
             options.intra_op_num_threads = int(threads)
         source = model if isinstance(model, bytes) else os.fspath(model)

@@ -34,15 +34,18 @@ DEFAULT_OVERLAP = 64
 #: tiles are at least this long per side (and multiples of 8)
 MIN_TILE = 128
 
-#: peak memory per million input pixels of one fused pair, per backend and
-#: precision, measured with tools/benchmark.py --memory (docs/benchmarks.md)
+#: memory per million input pixels of one fused pair above the process's
+#: base, per backend and precision: (peak RSS - base) / megapixels of the
+#: largest tile, measured with ``tools/benchmark.py --memory 512x640
+#: 2160x3840`` (docs/benchmarks.md, "Memory"); fp32 OpenVINO is taken as
+#: twice its bf16 figure (activations twice as wide), not measured
 BYTES_PER_MEGAPIXEL = {
-    ('openvino', 'bf16'): 1.3e9,
-    ('openvino', 'fp32'): 1.6e9,
-    ('onnxruntime', 'fp32'): 2.5e9,
-    ('torch', 'fp32'): 3.0e9,
-    ('torch', 'bf16'): 3.0e9,
-    ('torch', 'fp16'): 3.0e9,
+    ('openvino', 'bf16'): 1.6e9,
+    ('openvino', 'fp32'): 3.2e9,
+    ('onnxruntime', 'fp32'): 4.0e9,
+    ('torch', 'fp32'): 5.8e9,
+    ('torch', 'bf16'): 5.8e9,
+    ('torch', 'fp16'): 5.8e9,
 }
 #: the default memory budget of one fused tile, in bytes
 DEFAULT_BUDGET = 4e9
