@@ -79,3 +79,20 @@ def test_a_file_that_is_no_checkpoint_is_named(tmp_path):
     with pytest.raises(RuntimeError, match=r'cannot load checkpoint .*'
                                            r'notes\.pth'):
         load_checkpoint_safe(text)
+
+
+class _NotATensor:
+    """A class a checkpoint must not make the loader import and build."""
+
+
+def test_a_checkpoint_with_pickled_objects_is_refused_in_one_line(tmp_path):
+    from msfam_mm.apis import build_fuser
+    path = tmp_path / 'objects.pth'
+    torch.save({'state_dict': {'w': torch.zeros(1)}, 'extra': _NotATensor()},
+               path)
+    with pytest.raises(RuntimeError) as info:
+        build_fuser('msfam', checkpoint=str(path), backend='torch')
+    message = str(info.value)
+    assert message.startswith(f"checkpoint '{path}' holds more than tensors")
+    assert '_NotATensor' in message and '\n' not in message
+    assert 'add_safe_globals' not in message

@@ -8,6 +8,7 @@ in place even when this module is imported on its own).
 """
 import glob
 import os
+import re
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
@@ -78,9 +79,20 @@ def load_checkpoint_safe(path: PathLike, map_location='cpu') -> dict:
         # any failure names the file: a refused global (UnpicklingError), a
         # truncated zip, or a file that is no checkpoint at all (torch.load
         # of a text file raises KeyError, IndexError, ... from its unpickler)
+        found = re.search(r'Unsupported global: GLOBAL (\S+)', str(err))
+        if found:
+            # torch's own text is a page of advice on allow-listing the
+            # class, which is what must not be done for an unknown file
+            raise RuntimeError(
+                f'checkpoint {path!r} holds more than tensors (a pickled '
+                f'{found.group(1)}); msfam_mm loads weights only and does not '
+                'run code from a file: save its state_dict alone where you '
+                'trust it') from None
+        first = str(err).strip().splitlines()[0] if str(err).strip() \
+            else type(err).__name__
         raise RuntimeError(
             f'cannot load checkpoint {path!r} with weights_only=True '
-            f'(refused or corrupt): {err}') from err
+            f'(refused or corrupt): {first}') from err
 
 
 def get_state_dict(checkpoint: dict, path: Optional[PathLike] = None
