@@ -86,6 +86,7 @@ class _NetFuser(BaseFuser):
                              '(e.g. configs/msfam_stage2.py)')
         self.checkpoint = os.fspath(checkpoint) if checkpoint else checkpoint
         self._sha256: Optional[str] = None
+        self.channels_last_on = False
         self.compile = bool(compile)
         if self.compile and self.backend != 'torch':
             raise ValueError(f'compile=True is for the torch backend, not '
@@ -154,8 +155,6 @@ class _NetFuser(BaseFuser):
             self.net.decoder.out_conv = _FullPrecision(out_conv)
         self._forward = torch.compile(self.net) if self.compile \
             else self.net
-
-    channels_last_on = False
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) \
@@ -265,14 +264,23 @@ class MSFAMFuser(_NetFuser):
     Args:
         config: stage-2 config or a config whose model is an ``MSFAMNet``;
             ``None`` = ``configs/msfam_stage2.py``.
-        checkpoint: mmengine checkpoint of that config or a bare
-            ``MSFAMNet`` state dict (fp32 or fp16); ``None`` = the shipped
-            weights ``checkpoints/msfam_cpu_stage2_fp16.pth``
-            (checkpoints/README.md).
-        channels_last (bool, optional): run in channels-last memory format;
-            ``None`` = on for CUDA, off for CPU.
+        checkpoint: mmengine checkpoint of that config, a bare ``MSFAMNet``
+            state dict (fp32 or fp16), or an ``.onnx`` graph exported by
+            ``tools/export_onnx.py`` (onnxruntime/openvino backends; the
+            config is then not used); ``None`` = the shipped weights
+            ``checkpoints/msfam_cpu_stage2_fp16.pth`` (checkpoints/README.md).
+        channels_last (bool, optional): torch backend: run in channels-last
+            memory format; ``None`` = on for CUDA, off for CPU.
+        compile (bool): torch backend: run the network through
+            ``torch.compile`` (slow first call, faster after).
+        threads (int, optional): onnxruntime/openvino: inference threads.
+        tile_size (int, optional): fuse larger images in tiles of this
+            side; ``None`` = from the memory budget
+            (:func:`msfam_mm.deploy.auto_tile_size`), ``0`` = never tile.
+        tile_overlap (int): overlap of neighbouring tiles on each side.
         **kwargs: ``color``, ``normalize`` (default ``'minmax'``, Section
-            4.1), ``device``, ``precision``; see :class:`BaseFuser`.
+            4.1), ``device``, ``backend``, ``precision``; see
+            :class:`BaseFuser`.
     """
 
     _with_fusion = True
