@@ -88,11 +88,23 @@ def load_checkpoint_safe(path: PathLike, map_location='cpu') -> dict:
                 f'{found.group(1)}); msfam_mm loads weights only and does not '
                 'run code from a file: save its state_dict alone where you '
                 'trust it') from None
-        first = str(err).strip().splitlines()[0] if str(err).strip() \
-            else type(err).__name__
         raise RuntimeError(
             f'cannot load checkpoint {path!r} with weights_only=True '
-            f'(refused or corrupt): {first}') from err
+            f'(refused or corrupt): {_load_reason(err)}') from err
+
+
+def _load_reason(err: Exception) -> str:
+    """The line of a torch.load error that says why: the unpickler's own
+    reason when torch wraps it in its page of advice, else the first line."""
+    text = str(err)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        reason = text.split(marker, 1)[1].split('Check the documentation')[0]
+        reason = ' '.join(reason.split())
+        if reason:
+            return reason
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
 
 
 def get_state_dict(checkpoint: dict, path: Optional[PathLike] = None
