@@ -18,6 +18,20 @@ TOY = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'gflv2',
                'gflv2_r18_fpn_kaist_toy.py')
 
 
+def _toy_lwir_test_set(tmp_path):
+    """The toy GFLV2 config and its test set on a generated toy KAIST
+    (thermal frames)."""
+    import msfam_mm.detection  # noqa: F401  (registers the KAIST classes)
+    from mmdet.registry import DATASETS
+    init_default_scope('mmdet')
+    root = tmp_path / 'toy'
+    make_toy_kaist(str(root), num_frames=8, seed=0)
+    cfg = Config.fromfile(TOY)
+    data = cfg.test_dataloader.dataset
+    data.update(data_root=str(root), modality='lwir')
+    return cfg, DATASETS.build(data)
+
+
 def test_spread_indices():
     assert spread_indices(10, 4) == [0, 3, 6, 9]
     assert spread_indices(3, 5) == [0, 1, 2]
@@ -26,15 +40,8 @@ def test_spread_indices():
 
 
 def test_pictures_show_ground_truth_left(tmp_path):
-    import msfam_mm.detection  # noqa: F401  (registers the KAIST classes)
-    from mmdet.registry import DATASETS, MODELS
-    init_default_scope('mmdet')
-    root = tmp_path / 'toy'
-    make_toy_kaist(str(root), num_frames=8, seed=0)
-    cfg = Config.fromfile(TOY)
-    data = cfg.test_dataloader.dataset
-    data.update(data_root=str(root), modality='lwir')
-    dataset = DATASETS.build(data)
+    cfg, dataset = _toy_lwir_test_set(tmp_path)
+    from mmdet.registry import MODELS
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
@@ -67,15 +74,8 @@ def test_pictures_show_ground_truth_left(tmp_path):
 
 
 def test_missing_image_is_named(tmp_path):
-    import msfam_mm.detection  # noqa: F401
-    from mmdet.registry import DATASETS, MODELS
-    init_default_scope('mmdet')
-    root = tmp_path / 'toy'
-    make_toy_kaist(str(root), num_frames=8, seed=0)
-    cfg = Config.fromfile(TOY)
-    data = cfg.test_dataloader.dataset
-    data.update(data_root=str(root), modality='lwir')
-    dataset = DATASETS.build(data)
+    cfg, dataset = _toy_lwir_test_set(tmp_path)
+    from mmdet.registry import MODELS
     first = dataset.get_data_info(0)['img_path']
     assert osp.isfile(first)
     os.remove(first)
