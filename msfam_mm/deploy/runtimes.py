@@ -17,6 +17,7 @@ array of the same shape. Backend choice (docs/inference.md, "Backends"):
 ``'auto'`` resolves to ``torch`` on CUDA, otherwise to the first of
 :data:`AUTO_ORDER` that is installed.
 """
+import functools
 import importlib.util
 import os
 from collections import OrderedDict
@@ -70,8 +71,10 @@ def resolve_backend(backend: str, device_type: str) -> str:
     return backend
 
 
+@functools.lru_cache(maxsize=None)
 def openvino_cpu_has_bf16() -> bool:
-    """Whether OpenVINO's CPU plugin runs bf16 natively on this CPU."""
+    """Whether OpenVINO's CPU plugin runs bf16 natively on this CPU (asked
+    once per process: the answer is the CPU's)."""
     if not backend_installed('openvino'):
         return False
     import openvino as ov
