@@ -153,9 +153,15 @@ class FusionInferencer:
         checkpoint: weights (mmengine checkpoint or bare state dict).
         device: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'``.
         method: fusion method name (``'msfam'`` by default).
-        precision: ``'fp32'``, ``'bf16'`` or ``'fp16'`` (CUDA).
+        precision: ``'fp32'``, ``'bf16'``, ``'fp16'`` (CUDA) or ``'auto'``.
         color: fuse the visible Y channel and keep its colour (Section 4.5).
-        **kwargs: further options of the method.
+        **kwargs: ``backend`` (``'torch'`` by default; ``'auto'``,
+            ``'openvino'``, ``'onnxruntime'``: docs/inference.md,
+            "Backends") and further options of the method.
+
+    Example:
+        >>> fast = FusionInferencer(method='msfam', backend='auto',
+        ...                         precision='auto')    # doctest: +SKIP
 
     Calling it with one pair (paths or uint8 arrays) returns one uint8 image
     at the inputs' size; with two lists it returns a list.
