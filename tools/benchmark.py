@@ -174,8 +174,9 @@ def parse_variant(text):
                 cl='cl' in parts[2:], compile='compile' in parts[2:])
 
 
-def build_variant(method, config, ckpt, variant, device):
-    """The fuser of a variant, or the reason it cannot run here."""
+def build_variant(method, config, ckpt, variant, device, tile_size=0):
+    """The fuser of a variant, or the reason it cannot run here
+    (``tile_size``: 0 never tiles, ``None`` tiles from the memory budget)."""
     from msfam_mm.apis import build_fuser
     extra = {}
     if variant['backend'] == 'torch':
@@ -183,20 +184,18 @@ def build_variant(method, config, ckpt, variant, device):
     try:
         return build_fuser(method, config, ckpt, device=device,
                            backend=variant['backend'],
-                           precision=variant['precision'], tile_size=0,
-                           **extra), None
+                           precision=variant['precision'],
+                           tile_size=tile_size, **extra), None
     except (ValueError, ImportError) as err:
         return None, str(err)
 
 
 def call_model(fuser, v, r):
     """One model call on prepared tensors; seconds."""
-    from msfam_mm.apis.base_fuser import autocast_context
-    precision = fuser.precision if fuser.backend == 'torch' else 'fp32'
     if fuser.device.type == 'cuda':
         torch.cuda.synchronize(fuser.device)
     t0 = time.perf_counter()
-    with torch.inference_mode(), autocast_context(fuser.device, precision):
+    with torch.inference_mode(), fuser.autocast():
         out = fuser.fuse_tensor(v, r)
     out.float().sum().item()  # forces completion
     if fuser.device.type == 'cuda':
@@ -331,13 +330,10 @@ def memory_child(args, ckpt):
     """One fused pair with one variant in this process: peak RSS."""
     variant = parse_variant(args.memory_child[0])
     h, w = int(args.memory_child[1]), int(args.memory_child[2])
-    options = {}
-    if variant['backend'] == 'torch':
-        options.update(channels_last=variant['cl'])
-    from msfam_mm.apis import build_fuser
-    fuser = build_fuser('msfam', args.config, ckpt, device=args.device,
-                        backend=variant['backend'],
-                        precision=variant['precision'], **options)
+    fuser, why = build_variant('msfam', args.config, ckpt, variant,
+                               args.device, tile_size=None)
+    if fuser is None:
+        raise SystemExit(f'benchmark.py: {variant["name"]}: {why}')
     rng = np.random.default_rng(0)
     vis = rng.integers(0, 256, (h, w), np.uint8)
     t0 = time.perf_counter()

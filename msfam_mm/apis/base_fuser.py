@@ -212,6 +212,13 @@ class BaseFuser:
                 'fp32' if precision == 'auto' else precision, device)
         return backend, resolve_precision(backend, precision)
 
+    def autocast(self):
+        """The autocast context of :meth:`fuse_tensor` calls: the
+        precision's on the torch backend; none on the others, whose runtime
+        applies the precision itself."""
+        return autocast_context(self.device, self.precision
+                                if self.backend == 'torch' else 'fp32')
+
     # ----------------------------------------------------------- the method
     def fuse_tensor(self, vis: torch.Tensor, ir: torch.Tensor
                     ) -> torch.Tensor:
@@ -249,10 +256,7 @@ class BaseFuser:
         for idx in groups.values():
             v = self._to_tensor(np.stack([vis_y[i] for i in idx]))
             r = self._to_tensor(np.stack([ir_y[i] for i in idx]))
-            # other backends apply their precision inside the runtime
-            precision = self.precision if self.backend == 'torch' \
-                else 'fp32'
-            with autocast_context(self.device, precision):
+            with self.autocast():
                 fused = self.fuse_tensor(v, r)
             if fused.shape != v.shape:
                 raise RuntimeError(f'{type(self).__name__}.fuse_tensor '

@@ -30,7 +30,7 @@ from typing import Dict, Optional, Tuple, Union
 import torch
 from torch import nn
 
-from ..models.networks.msfam_net import pad_to_divisor
+from ..models.networks.msfam_net import MSFAMNet, pad_to_divisor
 from ..utils.atomic_io import write_bytes_atomic
 from ..version import __version__
 
@@ -40,8 +40,9 @@ FORMAT = 'msfam_mm.fusion_graph/1'
 OPSET = 18
 INPUT_NAMES = ('vis', 'ir')
 OUTPUT_NAME = 'fused'
-SIZE_DIVISOR = 8
-MIN_SIZE = 16
+#: the network's padding rule (three poolings; a 2x2 deepest scale)
+SIZE_DIVISOR = MSFAMNet.size_divisor
+MIN_SIZE = MSFAMNet.min_size
 #: how to feed the graph and read its output (also stored in the file)
 CONTRACT = {
     'inputs': 'vis, ir: float32 (B, 1, H, W), grey, scaled to [0, 1] '

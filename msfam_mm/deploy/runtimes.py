@@ -25,6 +25,8 @@ from typing import List, Optional, Union
 
 import numpy as np
 
+from .onnx_export import SIZE_DIVISOR
+
 #: every backend name; 'auto' is resolved by :func:`resolve_backend`
 BACKENDS = ('torch', 'onnxruntime', 'openvino')
 #: CPU preference of 'auto' (fastest first; docs/benchmarks.md)
@@ -117,9 +119,10 @@ def _check_pair(vis: np.ndarray, ir: np.ndarray, where: str) -> None:
         raise ValueError(f'{where}: expected two (B, 1, H, W) arrays of one '
                          f'shape, got {vis.shape} and {ir.shape}')
     h, w = vis.shape[2:]
-    if h % 8 or w % 8:
+    if h % SIZE_DIVISOR or w % SIZE_DIVISOR:
         raise ValueError(f'{where}: input size {h}x{w} is not padded to '
-                         'multiples of 8 (see onnx_export.CONTRACT)')
+                         f'multiples of {SIZE_DIVISOR} (see '
+                         'onnx_export.CONTRACT)')
 
 
 class OnnxRuntimeRunner:
