@@ -15,7 +15,6 @@ Example:
     ...                      'work_dirs/msfam_stage2/best.pth')  # doctest: +SKIP
 """
 import copy
-import hashlib
 import os
 from collections import OrderedDict
 from typing import Dict, Iterable, Optional, Union
@@ -27,6 +26,7 @@ from torch import nn
 
 from ..registry import MODELS
 from ..utils import load_checked_state_dict, prefixed_or_bare_state_dict
+from ..utils.hashing import file_sha256  # noqa: F401 (re-exported)
 
 ConfigLike = Union[str, os.PathLike, Config, dict]
 
@@ -38,15 +38,6 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 DEFAULT_MSFAM_CONFIG = os.path.join(_REPO_ROOT, 'configs', 'msfam_stage2.py')
 DEFAULT_MSFAM_CHECKPOINT = os.path.join(_REPO_ROOT, 'checkpoints',
                                         'msfam_cpu_stage2_fp16.pth')
-
-
-def file_sha256(path: Union[str, os.PathLike], chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file (identifies the weights in manifests)."""
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _net_config(config: ConfigLike) -> dict:
