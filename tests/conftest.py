@@ -127,3 +127,140 @@ def kaist_sample() -> Path:
 @pytest.fixture(scope='session')
 def kaist_improved_annotations() -> Path:
     return _shared('kaist_annotations_improved_test')
+
+
+@pytest.fixture(scope='session')
+def data_root(tmp_path_factory, tno42, tno42_fusions, roadscene221) -> Path:
+    """A data root laid out as data/README.md says (symlinks to the real
+    data sets), as the fusion configs expect it."""
+    root = tmp_path_factory.mktemp('data')
+    (root / 'tno42').symlink_to(tno42)
+    (root / 'roadscene221').symlink_to(roadscene221)
+    (root / 'tno42_published_fusions').symlink_to(tno42_fusions)
+    return root
+
+
+# ------------------------------------------------ shrunk training runs --
+TRAIN_CROP = (64, 64)
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _walk(item)
+
+
+def _fast_cfg(repo_root, name, work_dir, data_root, max_iters=2):
+    """The real config, shrunk for a seconds-long CPU run (64x64 crops,
+    batch 2, a few iterations, no dataloader workers) through the same
+    config system users override with --cfg-options."""
+    import uuid
+
+    from mmengine.config import Config
+
+    from msfam_mm.utils import disable_config_formatting, set_data_root
+
+    cfg = Config.fromfile(str(repo_root / 'configs' / f'{name}.py'))
+    set_data_root(cfg, str(data_root))
+    disable_config_formatting(cfg)  # yapf dominates short CPU runs
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = f'{name}_{uuid.uuid4().hex[:8]}'
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                         val_interval=max_iters)
+    cfg.train_dataloader.batch_size = 2
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if loader:
+            loader.num_workers = 0
+            loader.persistent_workers = False
+    for node in _walk(cfg._cfg_dict):
+        if node.get('type') in ('SyncedRandomCrop', 'SyncedCenterCrop'):
+            node['crop_size'] = TRAIN_CROP
+    for key in ('val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        ds = loader.dataset
+        if ds.type == 'ConcatDataset':
+            ds.datasets = [dict(d, indices=2) for d in ds.datasets]
+        else:
+            ds.indices = 2
+            # full-size validation images take long on CPU: crop them too
+            keys = ds.pipeline[0]['keys']
+            if not any(t['type'] == 'SyncedRandomCrop' for t in ds.pipeline):
+                ds.pipeline.insert(
+                    1, dict(type='SyncedRandomCrop', crop_size=TRAIN_CROP,
+                            keys=keys))
+    cfg.default_hooks.checkpoint.interval = max_iters
+    cfg.default_hooks.checkpoint.by_epoch = False
+    cfg.default_hooks.logger.interval = 1
+    cfg.log_processor = dict(by_epoch=False)
+    return cfg
+
+
+@pytest.fixture(scope='session')
+def fast_cfg():
+    """``fast_cfg(repo_root, name, work_dir, data_root, max_iters=2)``:
+    ``configs/<name>.py`` shrunk for a seconds-long CPU run."""
+    return _fast_cfg
+
+
+@pytest.fixture(scope='session')
+def stage2_cfg():
+    """``stage2_cfg(repo_root, work, data_root, stage1_ckpt,
+    classifier_ckpt, max_iters=2)``: the shrunk stage-2 config starting
+    from the two checkpoints."""
+    def build(repo_root, work, data_root, stage1_ckpt, classifier_ckpt,
+              max_iters=2):
+        cfg = _fast_cfg(repo_root, 'msfam_stage2', work, data_root,
+                        max_iters)
+        cfg.model.stage1_checkpoint = str(stage1_ckpt)
+        cfg.model.classifier_checkpoint = str(
+            classifier_ckpt.parent / 'best_constraint_accuracy_*.pth')
+        return cfg
+    return build
+
+
+@pytest.fixture(scope='session')
+def stage1_ckpt(repo_root, data_root, tmp_path_factory):
+    """A 2-iteration run of configs/msfam_stage1.py on the real pairs."""
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    work = tmp_path_factory.mktemp('stage1')
+    saved = DefaultScope._instance_dict.copy()
+    runner = Runner.from_cfg(
+        _fast_cfg(repo_root, 'msfam_stage1', work, data_root))
+    runner.train()
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
+    assert runner.iter == 2
+    loss = runner.message_hub.get_scalar('train/loss_rec').current()
+    assert torch.isfinite(torch.tensor(loss))
+    return work / 'iter_2.pth'
+
+
+@pytest.fixture(scope='session')
+def classifier_ckpt(repo_root, data_root, tmp_path_factory):
+    """The best checkpoint of a 2-iteration run of
+    configs/msfam_constraint.py on the real images."""
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    work = tmp_path_factory.mktemp('constraint')
+    saved = DefaultScope._instance_dict.copy()
+    runner = Runner.from_cfg(
+        _fast_cfg(repo_root, 'msfam_constraint', work, data_root))
+    runner.train()
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
+    assert runner.iter == 2
+    acc = runner.message_hub.get_scalar('val/constraint/accuracy').current()
+    assert 0. <= acc <= 100.
+    best = [f for f in os.listdir(work) if f.startswith('best_constraint')]
+    assert len(best) == 1
+    return work / best[0]

@@ -1,12 +1,16 @@
-"""tools/eval_kaist.py with several detection files: one table row and one
+"""tools/eval_kaist.py: its checks of inputs, the real improved test
+annotations, and several detection files giving one table row and one
 curve per file, figures next to the table (toy KAIST made on the fly)."""
 import json
+import math
 
+import numpy as np
 import pytest
 
+from msfam_mm.datasets.kaist import (frame_to_img_id, kaist_to_coco,
+                                     read_image_set)
 from msfam_mm.datasets.kaist.toy_kaist import make_toy_kaist
-from msfam_mm.evaluation.kaist import load_gt_from_layout
-from msfam_mm.datasets.kaist.frame_ids import read_image_set
+from msfam_mm.evaluation.kaist import evaluate_miss_rates, load_gt_from_layout
 
 TEST_SET = 'imageSets/test-all-20.txt'
 
@@ -85,3 +89,101 @@ def test_repeated_labels_are_a_usage_error(toy_with_dets, load_tool, capsys):
     assert tool.main(['--ann', str(root), '--image-set', TEST_SET,
                       '--det', det, '--det', det]) == 2
     assert 'labels repeat' in capsys.readouterr().err
+
+
+def _jittered_dets(gt_frames, seed=0):
+    """Plausible detector output: jittered persons, misses and FPs."""
+    rng = np.random.default_rng(seed)
+    dets = []
+    for img_id, frame in gt_frames.items():
+        for o in frame.objects:
+            if rng.random() < 0.8:
+                j = rng.normal(0, 0.08, 4) * [o.w, o.h, o.w, o.h]
+                dets.append(dict(image_id=img_id, category_id=1,
+                                 bbox=[o.x + j[0], o.y + j[1],
+                                       max(2, o.w + j[2]),
+                                       max(2, o.h + j[3])],
+                                 score=float(rng.uniform(0.3, 1))))
+        for _ in range(rng.integers(0, 3)):
+            x, y = rng.uniform(0, 600), rng.uniform(150, 300)
+            dets.append(dict(image_id=img_id, category_id=1,
+                             bbox=[x, y, 30, 70],
+                             score=float(rng.uniform(0, 0.8))))
+    return dets
+
+
+@pytest.mark.usefixtures('mmdet_scope')
+def test_eval_kaist_tool_on_improved_annotations(kaist_improved_annotations,
+                                                 tmp_path, repo_root, capsys,
+                                                 load_tool):
+    root = str(kaist_improved_annotations)
+    frames = read_image_set(root + '/imageSets/test-all-20.txt')
+    gt = load_gt_from_layout(root, frames)
+    dets = _jittered_dets(gt)
+    det_path = tmp_path / 'dets.json'
+    det_path.write_text(json.dumps(dets))
+    out = tmp_path / 'scores.json'
+    tool = load_tool('eval_kaist')
+    assert tool.main(['--ann', root, '--image-set',
+                      'imageSets/test-all-20.txt', '--det', str(det_path),
+                      '--json-out', str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert 'MR^-2' in stdout and 'AP_S' in stdout
+    scores = json.loads(out.read_text())
+    # identical to the protocol functions the metric uses
+    per_image = {}
+    for d in dets:
+        per_image.setdefault(d['image_id'], []).append(d['bbox'] +
+                                                       [d['score']])
+    ref = evaluate_miss_rates(gt, per_image)
+    for name in ('all', 'day', 'night'):
+        assert scores[f'MR-2_{name}'] == pytest.approx(
+            ref[name]['mr'] * 100)
+        assert 5 < scores[f'MR-2_{name}'] < 95
+    assert ref['all']['num_images'] == 2252
+    assert (ref['day']['num_images'], ref['night']['num_images']) == (1455,
+                                                                      797)
+    assert 0 < scores['AP'] < scores['AP50'] < 100
+
+
+@pytest.mark.usefixtures('mmdet_scope')
+def test_eval_kaist_tool_inputs(kaist_sample, tmp_path, repo_root, capsys,
+                                load_tool):
+    tool = load_tool('eval_kaist')
+    root = str(kaist_sample)
+    frames = read_image_set(root + '/imageSets/sample-all.txt')
+    coco = kaist_to_coco(root, frames)
+    ann = tmp_path / 'gt.json'
+    ann.write_text(json.dumps(coco))
+    # frame_id instead of image_id; persons found exactly -> MR 0, AP 100
+    dets = [dict(frame_id=frames[0], bbox=a['bbox'], score=1.0)
+            for a in coco['annotations']
+            if a['image_id'] == frame_to_img_id(frames[0])]
+    dets += [dict(image_id=a['image_id'], bbox=a['bbox'], score=1.0,
+                  category_id=1) for a in coco['annotations']
+             if a['image_id'] != frame_to_img_id(frames[0])]
+    dets.append(dict(image_id=1, bbox=[0, 0, 5, 5], score=1.0))  # unknown
+    det = tmp_path / 'dets.json'
+    det.write_text(json.dumps(dets))
+    out = tmp_path / 'scores.json'
+    assert tool.main(['--ann', str(ann), '--det', str(det), '--json-out',
+                      str(out)]) == 0
+    assert '1 detected image ids are not in the ground truth' in \
+        capsys.readouterr().err
+    scores = json.loads(out.read_text())
+    assert scores['MR-2_all'] < 1e-6 and scores['AP'] == pytest.approx(100)
+    # strict JSON (no NaN): a size range without ground truth is null
+    assert 'NaN' not in out.read_text()
+    assert all(v is None or math.isfinite(v) for v in scores.values())
+    # --category-id keeps only that category (and entries without one):
+    # only the first frame's persons remain found
+    assert tool.main(['--ann', str(ann), '--det', str(det), '--json-out',
+                      str(out), '--category-id', '5']) == 0
+    assert 50 < json.loads(out.read_text())['MR-2_all'] < 100
+    capsys.readouterr()
+    # malformed detections: exit code 2 and a message naming the entry
+    det.write_text(json.dumps([dict(image_id=1, score=0.5)]))
+    assert tool.main(['--ann', str(ann), '--det', str(det)]) == 2
+    assert 'entry 0 is not a COCO detection' in capsys.readouterr().err
+    assert tool.main(['--ann', root, '--det', str(det)]) == 2
+    assert '--image-set is required' in capsys.readouterr().err

@@ -2,8 +2,6 @@
 visible-only pedestrians really are invisible in the other band."""
 import json
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -12,6 +10,7 @@ import pytest
 from msfam_mm.datasets.kaist import (frame_condition, load_bbgt,
                                      make_toy_kaist, read_image_set)
 from msfam_mm.detection import KAISTDataset
+
 
 SIZE = (160, 128)
 FRAMES = 16
@@ -153,19 +152,3 @@ def test_toy_loads_in_kaist_dataset(toy):
                   for k in range(len(ds))
                   for i in ds.get_data_info(k)['instances']}
         assert labels['person'] == 0
-
-
-def test_cli(tmp_path, repo_root, capsys, load_tool):
-    script = repo_root / 'tools' / 'make_toy_kaist.py'
-    # as a script: --help exits before the heavy imports
-    proc = subprocess.run([sys.executable, str(script), '--help'],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and '--num-frames' in proc.stdout
-    tool = load_tool('make_toy_kaist')
-    out = tmp_path / 'cli_toy'
-    assert tool.main([str(out), '--num-frames', '8', '--size', '160',
-                      '128']) == 0
-    assert 'SYNTHETIC' in capsys.readouterr().out
-    assert (out / 'imageSets' / 'test-all-20.txt').is_file()
-    assert tool.main([str(out)]) == 2
-    assert 'not an empty folder' in capsys.readouterr().err

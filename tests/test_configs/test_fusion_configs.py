@@ -19,7 +19,7 @@ from msfam_mm.registry import MODELS
 # configs' scope, as the Runner does
 pytestmark = pytest.mark.usefixtures('msfam_mm_scope')
 
-CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 # the fusion configs; the detection configs (configs/gflv2/) have their own
 # tests, and configs/_base_/ holds fragments, not runs
 FUSION_CONFIGS = sorted(

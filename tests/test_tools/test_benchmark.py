@@ -1,19 +1,15 @@
 """tools/benchmark.py --train-step: the training-step timing behind the CPU
 schedules runs both stages in every precision and reports them as JSON."""
 import json
-import sys
-
-from conftest import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / 'tools'))
-import benchmark  # noqa: E402
 
 
-def test_train_step_reports_both_stages_and_precisions(tmp_path):
+def test_train_step_reports_both_stages_and_precisions(tmp_path, repo_root,
+                                                       load_tool):
+    benchmark = load_tool('benchmark')
     out = tmp_path / 'bench.json'
     rc = benchmark.main([
-        '--config', str(REPO_ROOT / 'configs' / 'msfam_stage2.py'),
-        '--stage1-config', str(REPO_ROOT / 'configs' / 'msfam_stage1.py'),
+        '--config', str(repo_root / 'configs' / 'msfam_stage2.py'),
+        '--stage1-config', str(repo_root / 'configs' / 'msfam_stage1.py'),
         '--train-step', '1', '32', '32', '--precision', 'fp32', 'bf16',
         '--repeats', '1', '--warmup', '0', '--out', str(out)])
     assert rc == 0

@@ -1,5 +1,6 @@
-"""Tests of the MSFAM network and the Semantic Constraint classifier
-(msfam_mm/models/networks, docs/CONTRACTS.md "Network")."""
+"""MSFAMNet (msfam_mm/models/networks/msfam_net.py, docs/CONTRACTS.md
+"Network"): shapes and padding, structure, attention maps, the paper's
+complexity and input checks."""
 import math
 
 import pytest
@@ -11,6 +12,7 @@ from msfam_mm.models.networks import (AttentionFusionBlock, HINBlock,
                                       SemanticConstraintClassifier,
                                       msfam_autoencoder, msfam_net,
                                       pad_to_divisor)
+
 
 # Paper, Table 6: MSFAM has 3.8 M parameters and 106 G(MAC)s at 320x256.
 PAPER_PARAMS = 3.8e6
@@ -145,22 +147,6 @@ def test_spatial_kernel_sizes_7_5_5_3(net):
         assert conv.in_channels == 2 and conv.out_channels == 1
 
 
-def test_hin_block_normalises_half_the_channels():
-    torch.manual_seed(4)
-    block = HINBlock(3, 8)
-    x = torch.rand(2, 3, 16, 16) * 5 + 3
-    conv1 = block.conv1(x)
-    half = torch.cat([block.norm(conv1[:, :4]), conv1[:, 4:]], 1)
-    ref = block.act2(block.conv2(block.act1(half))) + block.identity(x)
-    torch.testing.assert_close(block(x), ref)
-    # the normalised half has (affine-initialised) zero mean, unit variance
-    n = block.norm(conv1[:, :4])
-    torch.testing.assert_close(n.mean((2, 3)), torch.zeros(2, 4),
-                               atol=1e-5, rtol=0)
-    assert block.norm.num_features == 4 and block.norm.affine
-    assert block.act1.negative_slope == 0.2
-
-
 def test_stage1_checkpoint_loads_into_stage2_net():
     ae = msfam_autoencoder()
     assert len(ae.fusion_blocks) == 0
@@ -171,40 +157,6 @@ def test_stage1_checkpoint_loads_into_stage2_net():
     assert res.unexpected_keys == []
     assert res.missing_keys and all(
         k.startswith('fusion_blocks.') for k in res.missing_keys)
-
-
-# ---------------------------------------------------------- fusion block ---
-def test_fusion_block_shares_conv_between_attention_and_projection():
-    c, k = 16, 5
-    block = AttentionFusionBlock(c, spatial_kernel_size=k)
-    # exactly two 1x1 2C->C convs (+bias) and one k x k 2->1 conv
-    expected = 2 * (2 * c * c + c) + 2 * k * k
-    assert sum(p.numel() for p in block.parameters()) == expected
-
-    # each conv is called on the pooled vector AND on the full feature
-    calls = {'conv_max': [], 'conv_avg': []}
-    hooks = [getattr(block, n).register_forward_hook(
-        lambda m, i, o, n=n: calls[n].append(tuple(i[0].shape[-2:])))
-             for n in calls]
-    f_vis, f_ir = torch.rand(2, c, 12, 10), torch.rand(2, c, 12, 10)
-    fused = block(f_vis, f_ir)
-    for h in hooks:
-        h.remove()
-    assert sorted(calls['conv_max']) == [(1, 1), (12, 10)]
-    assert sorted(calls['conv_avg']) == [(1, 1), (12, 10)]
-
-    # Eqs. 3-7 written out with the same weights
-    feat = torch.cat([f_vis, f_ir], 1)
-    wm, bm = block.conv_max.weight, block.conv_max.bias
-    wa, ba = block.conv_avg.weight, block.conv_avg.bias
-    m_max = torch.sigmoid(F.conv2d(feat.amax((2, 3), keepdim=True), wm, bm))
-    m_avg = torch.sigmoid(F.conv2d(feat.mean((2, 3), keepdim=True), wa, ba))
-    f_ca = m_max * F.conv2d(feat, wm, bm) + m_avg * F.conv2d(feat, wa, ba)
-    sa_in = torch.cat([f_ca.mean(1, keepdim=True),
-                       f_ca.amax(1, keepdim=True)], 1)
-    m_sa = torch.sigmoid(F.conv2d(sa_in, block.spatial_attention.conv.weight,
-                                  padding=k // 2))
-    torch.testing.assert_close(fused, m_sa * f_ca)
 
 
 def test_attention_maps_shapes_and_range(net):
@@ -261,56 +213,6 @@ def test_complexity_budget_matches_paper(net):
     ae = msfam_autoencoder()
     assert sum(p.numel() for p in ae.parameters()) == \
         n['encoder'] + n['decoder']
-
-
-# ----------------------------------------------------------- classifier ---
-@pytest.mark.parametrize('hw', [(1, 1), (17, 23), (256, 320), (291, 397)])
-def test_classifier_probabilities(hw):
-    torch.manual_seed(6)
-    clf = SemanticConstraintClassifier().eval()
-    x = torch.rand(3, 1, *hw)
-    with torch.no_grad():
-        p = clf(x)
-        logits = clf.forward_logits(x)
-    assert p.shape == (3, 2)
-    assert ((p > 0) & (p < 1)).all()
-    torch.testing.assert_close(p, torch.sigmoid(logits))
-
-
-def test_classifier_structure():
-    clf = SemanticConstraintClassifier()
-    convs = [m for m in clf.modules() if isinstance(m, torch.nn.Conv2d)]
-    linears = [m for m in clf.modules() if isinstance(m, torch.nn.Linear)]
-    assert len(convs) == 4 and len(linears) == 1  # Section 3.5
-    assert linears[0].out_features == 2
-
-
-@pytest.mark.parametrize('kwargs', [dict(kernel_size=5), dict(pool='max')])
-def test_classifier_variants_keep_the_papers_structure(kwargs):
-    """The variants of docs/training.md change kernels or pooling, not the
-    four-conv + one-FC structure (Section 3.5) or the output."""
-    torch.manual_seed(0)
-    clf = SemanticConstraintClassifier(**kwargs).eval()
-    convs = [m for m in clf.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert len(convs) == 4
-    assert all(c.kernel_size == (kwargs.get('kernel_size', 3), ) * 2
-               for c in convs)
-    x = torch.rand(2, 1, 37, 53)
-    with torch.no_grad():
-        assert clf(x).shape == (2, 2)
-    if 'pool' in kwargs:
-        # max pooling: the FC sees each feature map's strongest response
-        feats = clf.features(x)
-        torch.testing.assert_close(
-            clf.forward_logits(x),
-            clf.fc(feats.amax((2, 3))))
-
-
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(kernel_size=4), 'odd'), (dict(pool='sum'), 'pool must be')])
-def test_classifier_rejects_bad_variants(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        SemanticConstraintClassifier(**kwargs)
 
 
 # --------------------------------------------------------------- errors ---

@@ -2,8 +2,7 @@
 
 Reference values come from independent float64 numpy/scipy implementations
 written here (2-D correlation with the full Gaussian kernel, not the
-separable torch path), and from real TNO pairs via the ``tno42`` fixture.
-"""
+separable torch path), and from real TNO pairs via the ``tno42`` fixture."""
 import math
 
 import cv2
@@ -12,14 +11,11 @@ import pytest
 import torch
 from scipy.signal import correlate2d
 
-from msfam_mm.models.losses import (FusionLoss, MSSSIMLoss,
-                                    PullPushLoss, ReconstructionLoss,
-                                    SemanticConstraintLoss, SSIMLoss,
-                                    edge_preservation, fusion_l1_loss,
-                                    ms_ssim, pull_push_loss,
-                                    pull_push_weights, reconstruction_loss,
-                                    semantic_constraint_loss,
-                                    sobel_gradients, ssim)
+from msfam_mm.models.losses import (FusionLoss, MSSSIMLoss, PullPushLoss,
+                                    ReconstructionLoss, SSIMLoss,
+                                    edge_preservation, fusion_l1_loss, ms_ssim,
+                                    pull_push_loss, pull_push_weights,
+                                    reconstruction_loss, sobel_gradients, ssim)
 from msfam_mm.models.losses.pull_push_loss import (GAMMA_A, GAMMA_G,
                                                    edge_strength_orientation,
                                                    relative_orientation)
@@ -108,11 +104,6 @@ def _image(kind, h, w, seed=0):
         return torch.full((1, 1, h, w), 0.37)
     g = torch.Generator().manual_seed(seed)
     return torch.rand(1, 1, h, w, generator=g)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
 
 
 @pytest.fixture(scope='module')
@@ -314,47 +305,6 @@ def test_reconstruction_loss_eq1_value():
     assert ReconstructionLoss()(x, x).item() == 0.0
     with pytest.raises(ValueError, match='alpha'):
         ReconstructionLoss(alpha=-1.0)
-
-
-# --------------------------------------------------------------------------
-# Eq. 8 Semantic Constraint loss
-# --------------------------------------------------------------------------
-def test_semantic_constraint_loss_values():
-    p = torch.tensor([[0.9, 0.8], [0.5, 0.25]])
-    per_image = -torch.log(p).sum(1)
-    assert torch.allclose(
-        semantic_constraint_loss(p, reduction='none'), per_image)
-    assert SemanticConstraintLoss()(p).item() == pytest.approx(
-        per_image.mean().item())
-    assert semantic_constraint_loss(
-        torch.tensor([[0.5, 0.5]])).item() == pytest.approx(2 * math.log(2))
-    assert semantic_constraint_loss(torch.ones(4, 2)).item() == 0.0
-    near_one = semantic_constraint_loss(torch.full((1, 2), 0.999999))
-    assert 0 < near_one.item() < 1e-5
-
-
-def test_semantic_constraint_loss_safe_and_logits():
-    zero = torch.zeros(2, 2, requires_grad=True)
-    value = semantic_constraint_loss(zero)
-    value.backward()
-    assert torch.isfinite(value) and torch.isfinite(zero.grad).all()
-    assert value.item() == pytest.approx(-2 * math.log(1e-7), rel=1e-5)
-    logits = torch.tensor([[2.0, -1.0], [-300.0, 40.0]], requires_grad=True)
-    from_logits = SemanticConstraintLoss(from_logits=True)(logits)
-    from_logits.backward()
-    assert torch.isfinite(from_logits) and torch.isfinite(logits.grad).all()
-    assert logits.grad[1, 0].item() < 0  # still pushes the logit up
-    p = torch.sigmoid(logits[:1].detach())
-    assert semantic_constraint_loss(logits[:1].detach(), from_logits=True
-                                    ).item() == pytest.approx(
-        semantic_constraint_loss(p).item(), rel=1e-5)
-
-
-def test_semantic_constraint_loss_input_checks():
-    with pytest.raises(ValueError, match=r'shape \(B, 2\)'):
-        semantic_constraint_loss(torch.rand(4))
-    with pytest.raises(ValueError, match='from_logits=True'):
-        semantic_constraint_loss(torch.tensor([[1.5, 0.2]]))
 
 
 # --------------------------------------------------------------------------

@@ -1,14 +1,11 @@
 """Learned fusers (msfam, nestfuse) built from config + checkpoint, the
-FusionInferencer, precision options and tools/fuse.py.
+FusionInferencer and the precision options.
 
 Most tests build the network from a config with random initialisation and
 save a checkpoint into tmp_path, so they do not depend on the shipped
 weights; tiny widths keep them fast. One test runs the paper config itself
 on a small real crop, one checks that ``msfam`` defaults to the shipped
-weights.
-"""
-import shutil
-import sys
+weights."""
 from pathlib import Path
 
 import cv2
@@ -21,8 +18,9 @@ from msfam_mm.apis.base_fuser import tensor_to_uint8
 from msfam_mm.apis.model_loading import (DEFAULT_MSFAM_CHECKPOINT,
                                          DEFAULT_MSFAM_CONFIG, build_msfam_net)
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / 'tools'))
+
+REPO = Path(__file__).resolve().parents[2]
+
 
 TINY_NET = "dict(type='MSFAMNet', stem_channels=4, widths=(8, 8, 8, 8))"
 
@@ -167,35 +165,6 @@ def test_msfam_defaults_to_shipped_weights(tno42):
     # other learned methods have no default weights
     with pytest.raises(ValueError, match='needs both a config'):
         build_fuser('nestfuse')
-
-
-def test_fuse_tool_on_folders(tmp_path, tno42, capsys):
-    import fuse
-    vis_dir, ir_dir = tmp_path / 'vi', tmp_path / 'ir'
-    vis_dir.mkdir()
-    ir_dir.mkdir()
-    for name in ('01.png', '02.png', '03.png'):
-        shutil.copy(tno42 / 'vi' / name, vis_dir / name)
-        shutil.copy(tno42 / 'ir' / name, ir_dir / name)
-    (ir_dir / '03.png').unlink()  # missing counterpart
-    out = tmp_path / 'out'
-    argv = ['--vis', str(vis_dir), '--ir', str(ir_dir), '--out', str(out),
-            '--method', 'laplacian', '--workers', '0', '--no-progress']
-    assert fuse.main(argv) == 1
-    err = capsys.readouterr().err
-    assert 'FAILED 03' in err and str(ir_dir / '03') in err
-    for name in ('01.png', '02.png'):
-        fused = cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)
-        src = cv2.imread(str(tno42 / 'vi' / name), cv2.IMREAD_UNCHANGED)
-        assert fused.shape == src.shape[:2]
-    assert not (out / '03.png').exists()
-    assert (out / 'manifest.json').is_file()
-    # rerun: nothing left to do but the failure is still reported
-    assert fuse.main(argv) == 1
-    assert '0 fused, 2 already done, 1 failed' in capsys.readouterr().err
-    # other settings into the same folder are refused
-    assert fuse.main(argv[:-4] + ['average', '--no-progress']) == 2
-    assert 'other settings' in capsys.readouterr().err
 
 
 def test_fusers_build_whatever_scope_the_process_has_set():

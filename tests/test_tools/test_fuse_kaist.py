@@ -15,7 +15,7 @@ import torch
 
 from msfam_mm.utils import is_temp_file, read_image
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'fuse_kaist.py'
 sys.path.insert(0, str(REPO / 'tools'))
 

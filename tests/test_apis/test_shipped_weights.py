@@ -3,10 +3,7 @@
 checkpoints/README.md, stay small, and fuse a real TNO pair into something
 better than a trivially bad fusion."""
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -14,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+
+REPO = Path(__file__).resolve().parents[2]
 CKPT_DIR = REPO / 'checkpoints'
 NET = CKPT_DIR / 'msfam_cpu_stage2_fp16.pth'
 CLS = CKPT_DIR / 'msfam_cpu_classifier_fp16.pth'
@@ -180,34 +178,6 @@ def test_load_model_weights_takes_shipped_files_strictly(tmp_path):
                stage1)
     with pytest.raises(KeyError, match='stage1_like.pth.*missing'):
         load_model_weights(fusion, stage1)
-
-
-@pytest.mark.slow
-def test_tools_test_scores_shipped_classifier(tno42, repo_root, tmp_path):
-    """tools/test.py on the shipped classifier file scores the held-out
-    split as the trained classifier does (72 % in training; an unloaded
-    network scored 0 % here before the strict loading)."""
-    def run(*extra):
-        out = subprocess.run(
-            [sys.executable, str(repo_root / 'tools' / 'test.py'),
-             str(repo_root / 'configs' / 'cpu' / 'msfam_constraint_cpu.py'),
-             str(CLS), '--work-dir', str(tmp_path), '--data-root',
-             str(tno42.parent), *extra],
-            cwd=repo_root, capture_output=True, text=True, timeout=600,
-            env=dict(os.environ, OMP_NUM_THREADS='1'))
-        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-        acc = float(re.search(r"'constraint/accuracy': ([0-9.]+)",
-                              out.stdout).group(1))
-        return acc, out.stdout + out.stderr
-
-    acc, log = run()
-    assert "loaded ['classifier']" in log and 'recomputed' not in log
-    assert acc > 60.0
-    # with statistics recomputed on two training batches it still works
-    # (accuracy changes; how much is measured in docs/training.md)
-    acc, log = run('--precise-bn', '2')
-    assert 'BatchNorm statistics recomputed over 2 training batches' in log
-    assert 0.0 <= acc <= 100.0
 
 
 def test_stage2_takes_shipped_classifier_file():
