@@ -56,5 +56,5 @@ def test_conv_fusion_config_exports_through_the_fuser(tmp_path):
     assert np.abs(graph(v, i).astype(int) - fuser(v, i).astype(int)).max() \
         <= 1
     # the shipped attention weights do not fit this network
-    with pytest.raises(Exception, match='fusion_blocks'):
+    with pytest.raises(KeyError, match=r'missing \[.fusion_blocks\.0\.convs'):
         build_fuser('msfam', CONV_CONFIG)
