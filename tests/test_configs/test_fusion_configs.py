@@ -73,6 +73,8 @@ DOCUMENTED_CHANGES = {
             'optim_wrapper.paramwise_cfg.custom_keys.net.decoder.lr_mult':
                 1.0,
             'custom_hooks[0].frozen_modules': ('classifier', )}),
+    'cpu/ablations/msfam_stage2_cpu_conv_fusion.py':
+        (SHIPPED['stage2'], {'model.net.fusion_block': 'conv'}),
     'cpu/variants/msfam_stage2_cpu_128x128.py':
         (SHIPPED['stage2'], {CROP: (128, 128)}),
     'cpu/variants/msfam_stage2_cpu_128x128_600.py':

@@ -4,7 +4,9 @@ Stage 1 ("reconstruction training", Section 3.3) trains ``encoder`` and
 ``decoder`` as an auto-encoder on single images (:meth:`MSFAMNet.reconstruct`).
 Stage 2 ("fusion training") inserts one :class:`AttentionFusionBlock` per
 scale between the shared encoder and the decoder
-(:meth:`MSFAMNet.forward`): ``decode(fuse(encode(vis), encode(ir)))``.
+(:meth:`MSFAMNet.forward`): ``decode(fuse(encode(vis), encode(ir)))``;
+``fusion_block='conv'`` puts Table 2's plain 5x5-convolution fusion
+(:class:`ConvFusionBlock`) there instead.
 Interfaces are fixed by docs/CONTRACTS.md ("Network"); design decisions the
 paper leaves open are listed in docs/architecture.md.
 """
@@ -17,10 +19,15 @@ from torch import nn
 
 from msfam_mm.registry import MODELS
 from .attention_fusion_block import AttentionFusionBlock
+from .conv_fusion_block import ConvFusionBlock
 from .hin_encoder import HINEncoder
 from .nest_decoder import NestDecoder
 
 AttentionMaps = List[Dict[str, torch.Tensor]]
+
+#: ``MSFAMNet(fusion_block=...)``: the paper's attention fusion blocks
+#: (Section 3.4) or the plain 5x5 convolutions of its Table 2 ablation
+FUSION_BLOCKS = ('attention', 'conv')
 
 
 def check_image(x: torch.Tensor, name: str, channels: int,
@@ -77,6 +84,12 @@ class MSFAMNet(nn.Module):
         with_fusion (bool): build the four fusion blocks. ``False`` gives the
             stage-1 auto-encoder only (``fusion_blocks`` is empty and
             :meth:`forward` raises); the stage-2 network must have them.
+        fusion_block (str): which fusion block each scale gets:
+            ``'attention'`` (:class:`AttentionFusionBlock`, Section 3.4,
+            default) or ``'conv'`` (:class:`ConvFusionBlock`, 5x5
+            convolutions, Table 2's "w/o attention" row). Either way they
+            are ``fusion_blocks``, so encoder and decoder parameter names
+            (and stage-1 checkpoints) are the same.
 
     Example:
         >>> net = MSFAMNet().eval()
@@ -99,7 +112,8 @@ class MSFAMNet(nn.Module):
     def __init__(self, in_channels: int = 1, stem_channels: int = 16,
                  widths: Sequence[int] = (64, 112, 160, 208),
                  spatial_kernel_sizes: Sequence[int] = (7, 5, 5, 3),
-                 relu_slope: float = 0.2, with_fusion: bool = True) -> None:
+                 relu_slope: float = 0.2, with_fusion: bool = True,
+                 fusion_block: str = 'attention') -> None:
         super().__init__()
         widths = tuple(int(w) for w in widths)
         spatial_kernel_sizes = tuple(int(k) for k in spatial_kernel_sizes)
@@ -110,15 +124,24 @@ class MSFAMNet(nn.Module):
             raise ValueError(
                 'MSFAMNet: spatial_kernel_sizes must give one kernel per '
                 f'scale ({len(widths)}), got {spatial_kernel_sizes}')
+        if fusion_block not in FUSION_BLOCKS:
+            raise ValueError(f'MSFAMNet: fusion_block must be one of '
+                             f'{FUSION_BLOCKS}, got {fusion_block!r}')
         self.in_channels = in_channels
         self.widths = widths
         self.with_fusion = with_fusion
+        self.fusion_block = fusion_block
         self.encoder = HINEncoder(in_channels, stem_channels, widths,
                                   relu_slope)
-        self.fusion_blocks = nn.ModuleList(
-            AttentionFusionBlock(c, k)
-            for c, k in zip(widths, spatial_kernel_sizes)) if with_fusion \
-            else nn.ModuleList()
+        if not with_fusion:
+            blocks = []
+        elif fusion_block == 'attention':
+            blocks = [AttentionFusionBlock(c, k)
+                      for c, k in zip(widths, spatial_kernel_sizes)]
+        else:
+            blocks = [ConvFusionBlock(c, relu_slope=relu_slope)
+                      for c in widths]
+        self.fusion_blocks = nn.ModuleList(blocks)
         self.decoder = NestDecoder(widths, in_channels)
 
     # -- building blocks on padded sizes (divisible by size_divisor) --------
@@ -132,7 +155,8 @@ class MSFAMNet(nn.Module):
         feats_ir: Sequence[torch.Tensor],
         return_attention: bool = False,
     ) -> Union[List[torch.Tensor], Tuple[List[torch.Tensor], AttentionMaps]]:
-        """Fuse the per-scale features with the attention blocks (Sec. 3.4)."""
+        """Fuse the per-scale features with the fusion blocks (the attention
+        blocks of Section 3.4, or Table 2's convolutions)."""
         if not self.with_fusion:
             raise RuntimeError(
                 'MSFAMNet was built with with_fusion=False (stage-1 network): '
@@ -193,7 +217,9 @@ class MSFAMNet(nn.Module):
         ``return_attention=True`` returns ``(fused, attention)`` where
         ``attention[s]`` is the dict of :class:`AttentionFusionBlock` maps of
         scale ``s``; spatial maps are cropped to the un-padded region,
-        ``ceil(H / 2**s) x ceil(W / 2**s)``.
+        ``ceil(H / 2**s) x ceil(W / 2**s)``. A network with
+        ``fusion_block='conv'`` has no attention maps and raises
+        ``ValueError`` then.
         """
         check_image(vis, 'vis', self.in_channels, 'MSFAMNet.forward')
         check_image(ir, 'ir', self.in_channels, 'MSFAMNet.forward')
@@ -206,6 +232,11 @@ class MSFAMNet(nn.Module):
             raise RuntimeError(
                 'MSFAMNet.forward: built with with_fusion=False (stage-1 '
                 'network); use reconstruct() or build with with_fusion=True')
+        if return_attention and self.fusion_block != 'attention':
+            raise ValueError(
+                f'MSFAMNet.forward: return_attention needs the attention '
+                f'fusion blocks; this network has fusion_block='
+                f'{self.fusion_block!r}, which has no attention maps')
         b, _, h, w = vis.shape
         padded = self._pad(torch.cat([vis, ir], dim=0))
         if not return_attention:
