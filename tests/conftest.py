@@ -2,7 +2,10 @@
 
 Real data lives in ``../shared/data`` beside the checkout (never copied into
 the repository). Tests that need it use the fixtures below, which skip with
-the reason when the folder is absent. ``MSFAM_SHARED_DATA`` overrides the path.
+the reason when the folder is absent. ``MSFAM_SHARED_DATA`` overrides the path
+(point it at an empty folder to see what runs without the data). Tests that
+need KAIST's layout but not its real pictures use ``toy_kaist``, generated
+here, and run everywhere.
 """
 import os
 import random
@@ -127,6 +130,31 @@ def kaist_sample() -> Path:
 @pytest.fixture(scope='session')
 def kaist_improved_annotations() -> Path:
     return _shared('kaist_annotations_improved_test')
+
+
+#: The toy KAIST that stands in for ``kaist_sample`` where a test needs
+#: KAIST's layout, not its pictures: as many frames and the same frame size
+#: as the real sample (13 of 640x512), JPEG and PNG, 3-channel lwir, and
+#: every frame listed in the sample's list file.
+TOY_KAIST_FRAMES = 13
+TOY_KAIST_SIZE = (640, 512)
+SAMPLE_LIST = 'imageSets/sample-all.txt'
+
+
+@pytest.fixture(scope='session')
+def toy_kaist(tmp_path_factory) -> Path:
+    """A synthetic dataset in KAIST's layout
+    (msfam_mm.datasets.kaist.toy_kaist), written once per session, so the
+    tests of tools and readers that only need the layout run without
+    ../shared/data. Tests must not write into it (copy what they damage).
+    """
+    from msfam_mm.datasets.kaist import make_toy_kaist
+    root = tmp_path_factory.mktemp('toy_kaist') / 'kaist'
+    manifest = make_toy_kaist(str(root), num_frames=TOY_KAIST_FRAMES,
+                              seed=0, size=TOY_KAIST_SIZE)
+    frames = sorted(f['frame_id'] for f in manifest['frames'])
+    (root / SAMPLE_LIST).write_text(''.join(f + '\n' for f in frames))
+    return root
 
 
 @pytest.fixture(scope='session')

@@ -1,6 +1,7 @@
-"""tools/fuse_kaist.py on the real KAIST sample (13 pairs, 640x512, PNG and
-JPEG, 3-channel lwir): layout, resumption, hard kill, bad inputs, colour,
-sharding, learned method."""
+"""tools/fuse_kaist.py on a KAIST-layout input (the ``toy_kaist`` fixture:
+13 pairs, 640x512, PNG and JPEG, 3-channel lwir, like the real sample):
+layout, resumption, hard kill, bad inputs, colour, sharding, learned
+method."""
 import hashlib
 import json
 import os
@@ -65,15 +66,15 @@ def _copy_kaist(src, dst, frames):
 
 
 @pytest.fixture(scope='module')
-def clean_run(kaist_sample, tmp_path_factory):
+def clean_run(toy_kaist, tmp_path_factory):
     out = tmp_path_factory.mktemp('clean') / 'out'
-    assert _run([kaist_sample, out, '--method', 'laplacian',
+    assert _run([toy_kaist, out, '--method', 'laplacian',
                  '--workers', '1']) == 0
     return out
 
 
-def test_layout_sizes_and_manifest(clean_run, kaist_sample):
-    frames = _frames(kaist_sample)
+def test_layout_sizes_and_manifest(clean_run, toy_kaist):
+    frames = _frames(toy_kaist)
     outs = _outputs(clean_run)
     assert [str(p) for p in outs] == [
         f"images/{f.rsplit('/', 1)[0]}/fused/{f.rsplit('/', 1)[1]}.png"
@@ -84,7 +85,7 @@ def test_layout_sizes_and_manifest(clean_run, kaist_sample):
     # annotations and image sets apply unchanged
     for f in frames:
         assert (clean_run / 'annotations' / (f + '.txt')).read_bytes() == \
-            (kaist_sample / 'annotations' / (f + '.txt')).read_bytes()
+            (toy_kaist / 'annotations' / (f + '.txt')).read_bytes()
     assert (clean_run / 'imageSets' / 'sample-all.txt').is_file()
     m = json.loads((clean_run / 'manifest.json').read_text())
     assert m['complete'] and m['counts']['total'] == 13
@@ -99,10 +100,10 @@ def test_layout_sizes_and_manifest(clean_run, kaist_sample):
     assert 'torch' in shard['versions']
 
 
-def test_second_run_does_no_work(clean_run, kaist_sample):
+def test_second_run_does_no_work(clean_run, toy_kaist):
     before = {p: (clean_run / p).stat().st_mtime_ns
               for p in _outputs(clean_run)}
-    assert _run([kaist_sample, clean_run, '--method', 'laplacian']) == 0
+    assert _run([toy_kaist, clean_run, '--method', 'laplacian']) == 0
     after = {p: (clean_run / p).stat().st_mtime_ns
              for p in _outputs(clean_run)}
     assert before == after
@@ -111,12 +112,12 @@ def test_second_run_does_no_work(clean_run, kaist_sample):
     assert shard['counts']['skipped_existing'] == 13
 
 
-def test_killed_run_then_rerun_equals_clean_run(kaist_sample, clean_run,
+def test_killed_run_then_rerun_equals_clean_run(toy_kaist, clean_run,
                                                 tmp_path):
     out = tmp_path / 'out'
     env = dict(os.environ, OMP_NUM_THREADS='1')
     proc = run_killed_after(
-        4, TOOL, [kaist_sample, out, '--method', 'laplacian', '--workers',
+        4, TOOL, [toy_kaist, out, '--method', 'laplacian', '--workers',
                   '1', '--no-progress'],
         env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr  # SIGKILL, mid-run
@@ -130,19 +131,19 @@ def test_killed_run_then_rerun_equals_clean_run(kaist_sample, clean_run,
         'unfinished'] == [0]
     assert json.loads(_shard_manifests(out)[0].read_text())['status'] == \
         'unfinished'
-    assert _run([kaist_sample, out, '--method', 'laplacian']) == 0
+    assert _run([toy_kaist, out, '--method', 'laplacian']) == 0
     assert _digest(out) == _digest(clean_run)  # byte-identical
     leftovers = [n for _, _, files in os.walk(out) for n in files
                  if is_temp_file(n)]
     assert leftovers == []
 
 
-def test_corrupt_and_missing_inputs_are_reported(kaist_sample, tmp_path,
+def test_corrupt_and_missing_inputs_are_reported(toy_kaist, tmp_path,
                                                  capsys):
-    frames = _frames(kaist_sample)[:4]
-    src = _copy_kaist(kaist_sample, tmp_path / 'kaist', frames)
+    frames = _frames(toy_kaist)[:4]
+    src = _copy_kaist(toy_kaist, tmp_path / 'kaist', frames)
     # truncate one visible JPEG, delete one lwir counterpart
-    s, v, i = frames[1].split('/')  # set07/V002/I01379 (jpg)
+    s, v, i = frames[1].split('/')  # set00/V000/I00003 (jpg)
     bad = src / 'images' / s / v / 'visible' / f'{i}.jpg'
     bad.write_bytes(bad.read_bytes()[:4000])
     s2, v2, i2 = frames[2].split('/')
@@ -169,9 +170,9 @@ def test_corrupt_and_missing_inputs_are_reported(kaist_sample, tmp_path,
     assert before == after
 
 
-def test_colour_mode(kaist_sample, tmp_path):
-    frames = _frames(kaist_sample)[:2]
-    src = _copy_kaist(kaist_sample, tmp_path / 'kaist', frames)
+def test_colour_mode(toy_kaist, tmp_path):
+    frames = _frames(toy_kaist)[:2]
+    src = _copy_kaist(toy_kaist, tmp_path / 'kaist', frames)
     out = tmp_path / 'out'
     assert _run([src, out, '--method', 'max', '--color', '--workers', '0',
                  '--ext', 'jpg', '--modality', 'fused_max',
@@ -186,10 +187,10 @@ def test_colour_mode(kaist_sample, tmp_path):
     assert (out / 'annotations').is_symlink()
 
 
-def test_shards_into_one_root_equal_clean_run(kaist_sample, clean_run,
+def test_shards_into_one_root_equal_clean_run(toy_kaist, clean_run,
                                               tmp_path, capsys):
     out = tmp_path / 'out'
-    args = [kaist_sample, out, '--method', 'laplacian', '--workers', '0',
+    args = [toy_kaist, out, '--method', 'laplacian', '--workers', '0',
             '--num-shards', '2']
     assert _run(args + ['--shard-id', '1']) == 0
     m = json.loads((out / 'manifest.json').read_text())
@@ -204,17 +205,17 @@ def test_shards_into_one_root_equal_clean_run(kaist_sample, clean_run,
     assert fuse_kaist.main([str(out), '--merge-only']) == 0
 
 
-def test_refuses_mixed_settings_and_writing_into_source(kaist_sample,
+def test_refuses_mixed_settings_and_writing_into_source(toy_kaist,
                                                         clean_run, capsys):
-    assert _run([kaist_sample, clean_run, '--method', 'average']) == 2
+    assert _run([toy_kaist, clean_run, '--method', 'average']) == 2
     assert 'other settings' in capsys.readouterr().err
-    assert _run([kaist_sample, kaist_sample / 'fused_out', '--method',
+    assert _run([toy_kaist, toy_kaist / 'fused_out', '--method',
                  'average']) == 2
     assert 'inside KAIST_ROOT' in capsys.readouterr().err
-    assert not (kaist_sample / 'fused_out').exists()
+    assert not (toy_kaist / 'fused_out').exists()
 
 
-def test_learned_method_batched(kaist_sample, tmp_path):
+def test_learned_method_batched(toy_kaist, tmp_path):
     """msfam from a config + random-init checkpoint (independent of the
     shipped weights); tiny widths keep it fast on 640x512."""
     from msfam_mm.apis.model_loading import build_msfam_net
@@ -226,8 +227,8 @@ def test_learned_method_batched(kaist_sample, tmp_path):
     ckpt = tmp_path / 'tiny.pth'
     torch.save(dict(state_dict={f'net.{k}': v for k, v in
                                 net.state_dict().items()}), ckpt)
-    frames = _frames(kaist_sample)[:3]
-    src = _copy_kaist(kaist_sample, tmp_path / 'kaist', frames)
+    frames = _frames(toy_kaist)[:3]
+    src = _copy_kaist(toy_kaist, tmp_path / 'kaist', frames)
     out = tmp_path / 'out'
     assert _run([src, out, '--method', 'msfam', '--config', cfg,
                  '--checkpoint', ckpt, '--batch-size', '2',

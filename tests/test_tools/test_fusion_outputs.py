@@ -2,8 +2,8 @@
 settings on record before the first output (killed and interrupted runs),
 inputs as part of the identity, honest completeness over frame lists and
 shards, every argument checked before anything is written, usage/IO errors
-as exit 2, and file modes. Small crops of the real KAIST sample and TNO
-keep each test at a few seconds."""
+as exit 2, and file modes. Small crops of the toy KAIST (tests/conftest.py)
+and of real TNO pairs keep each test at a few seconds."""
 import json
 import os
 import shutil
@@ -25,8 +25,9 @@ from msfam_mm.batch_fusion import fusion_settings  # noqa: E402
 from msfam_mm.batch_fusion.settings import settings_conflict  # noqa: E402
 from kill_switch import run_killed_after  # noqa: E402
 
-FRAMES = ['set06/V001/I00459', 'set07/V002/I01379', 'set08/V000/I02159',
-          'set08/V001/I02559', 'set09/V000/I00939', 'set10/V001/I01159']
+# six frames of the toy KAIST: day and night, the first one a PNG
+FRAMES = ['set00/V000/I00007', 'set03/V000/I00001', 'set03/V000/I00005',
+          'set06/V000/I00019', 'set09/V000/I00019', 'set09/V000/I00059']
 
 
 def _kaist(argv):
@@ -54,22 +55,22 @@ def _write_list(root, name, frames):
 
 
 @pytest.fixture(scope='module')
-def small_kaist(kaist_sample, tmp_path_factory):
-    """Six KAIST frames cropped to 48x64 (same layout, JPEG and PNG,
+def small_kaist(toy_kaist, tmp_path_factory):
+    """Six toy KAIST frames cropped to 48x64 (same layout, JPEG and PNG,
     3-channel lwir), with lists a.txt (3 frames), b.txt (the other 3) and
     all.txt. Tests that damage it work on a copy."""
     root = tmp_path_factory.mktemp('small_kaist') / 'kaist'
     for fid in FRAMES:
         s, v, i = fid.split('/')
         for mod in ('visible', 'lwir'):
-            src = next((kaist_sample / 'images' / s / v / mod).glob(i + '.*'))
+            src = next((toy_kaist / 'images' / s / v / mod).glob(i + '.*'))
             dst = root / 'images' / s / v / mod / src.name
             dst.parent.mkdir(parents=True, exist_ok=True)
             img = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
             assert cv2.imwrite(str(dst), img[200:248, 300:364])
         ann = root / 'annotations' / s / v / f'{i}.txt'
         ann.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(kaist_sample / 'annotations' / s / v / f'{i}.txt', ann)
+        shutil.copy(toy_kaist / 'annotations' / s / v / f'{i}.txt', ann)
     (root / 'imageSets').mkdir()
     _write_list(root, 'a.txt', FRAMES[:3])
     _write_list(root, 'b.txt', FRAMES[3:])
@@ -411,8 +412,8 @@ def test_new_files_get_the_mode_open_would_give(small_kaist, tmp_path,
     files = [p for p in out.rglob('*') if p.is_file()]
     kinds = {p.suffix for p in files}
     assert {'.png', '.json', '.txt'} <= kinds
-    assert any(p.parts[-3:-1] == ('set06', 'V001') for p in files
-               if 'annotations' in p.parts)
+    assert any(p.parts[-3:-1] == tuple(FRAMES[0].split('/')[:2])
+               for p in files if 'annotations' in p.parts)
     for p in files:  # images, manifests, copied annotations and lists
         assert p.stat().st_mode & 0o777 == 0o666 & ~umask, p
 
