@@ -12,12 +12,14 @@ from .image_statistics import (average_gradient, spatial_frequency,
 from .information import entropy, mutual_information
 from .psnr import mse, psnr
 from .qabf import qabf, qabf_components
+from .source_balance import (BALANCE_KEYS, balance_from_values,
+                             source_balance)
 from .ssim import ms_ssim_index, ssim_and_ms_ssim, ssim_index
 from .vif import vif_p, vif_p_multi
 from ._utils import corr2, to_gray_uint8
 
 __all__ = [
-    'FusionMetric',
+    'FusionMetric', 'source_balance', 'balance_from_values', 'BALANCE_KEYS',
     'evaluate_fusion', 'canonical_metric_names', 'output_keys',
     'ALL_METRICS', 'PAIRWISE_METRICS', 'SINGLE_METRICS', 'PAPER_METRICS',
     'CONVENTIONS', 'entropy', 'mutual_information', 'standard_deviation',

@@ -8,6 +8,11 @@ writes it (:func:`msfam_mm.utils.to_uint8`: min-max normalised to 0-255,
 "we normalized it to 0-255 according to the maximum and minimum data
 values", Section 4.1; a constant output becomes black); the sources are
 scaled by 255 and rounded.
+
+With ``balanced=True`` it also reports ``balanced`` (and ``share_V``,
+``share_I``), the criterion of :mod:`.source_balance` that an output copying
+one source scores low on; keep the best checkpoint by it with
+``CheckpointHook(save_best='fusion/balanced', rule='greater')``.
 """
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -18,7 +23,8 @@ from mmengine.evaluator import BaseMetric
 from msfam_mm.registry import METRICS
 from msfam_mm.utils.normalization import to_uint8
 from .evaluate import (CONVENTIONS, PAPER_METRICS, canonical_metric_names,
-                       evaluate_fusion)
+                       evaluate_fusion, output_keys)
+from .source_balance import BALANCE_METRICS, balance_from_values
 
 
 def _image_to_uint8(img: torch.Tensor, normalize: str) -> np.ndarray:
@@ -49,6 +55,10 @@ class FusionMetric(BaseMetric):
         convention: how per-source values combine: 'standard' (MATLAB
             suites, default), 'mean' (the paper's Eq. 9) or 'sum'.
         per_source: also report ``<M>_V`` and ``<M>_I``.
+        balanced: also report ``balanced``, ``share_V`` and ``share_I``
+            (:mod:`.source_balance`: ``min`` over the sources of
+            ``(SSIM + CC) / 2`` with each), the model-selection criterion
+            that needs both sources.
         collect_device, prefix: as in ``mmengine.evaluator.BaseMetric``;
             the default prefix is ``'fusion'``, so the keys are
             ``fusion/EN``, ``fusion/MS_SSIM``, ``fusion/MI`` ...
@@ -64,6 +74,10 @@ class FusionMetric(BaseMetric):
         >>> metric.process({}, [dict(fused=x, vis=x, ir=x, name='a')])
         >>> metric.compute_metrics(metric.results)['CC']
         1.0
+        >>> metric = FusionMetric(metrics=['CC'], balanced=True)
+        >>> metric.process({}, [dict(fused=x, vis=x, ir=x, name='a')])
+        >>> metric.compute_metrics(metric.results)
+        {'CC': 1.0, 'balanced': 1.0, 'share_V': 1.0, 'share_I': 1.0}
     """
     default_prefix: Optional[str] = 'fusion'
 
@@ -71,6 +85,7 @@ class FusionMetric(BaseMetric):
                  metrics: Optional[Sequence[str]] = PAPER_METRICS,
                  convention: str = 'standard',
                  per_source: bool = False,
+                 balanced: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -80,6 +95,12 @@ class FusionMetric(BaseMetric):
         self.metrics = canonical_metric_names(metrics)
         self.convention = convention
         self.per_source = per_source
+        self.balanced = balanced
+        # what is computed per image: the asked metrics, and the
+        # criterion's per-source values when they are not among them
+        self._computed = self.metrics + tuple(
+            m for m in BALANCE_METRICS
+            if balanced and m not in self.metrics)
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         """Score each prediction; store one dict of values per image."""
@@ -102,15 +123,18 @@ class FusionMetric(BaseMetric):
             ir = _image_to_uint8(_grey_2d(sample['ir'], 'ir', name), 'clip')
             try:
                 values = evaluate_fusion(
-                    fused, vis, ir, metrics=self.metrics,
+                    fused, vis, ir, metrics=self._computed,
                     convention=self.convention,
                     names=[f'{name} (fused)', f'{name} (vis)',
                            f'{name} (ir)'])
             except ValueError as err:  # e.g. smaller than the SSIM window
                 raise ValueError(f'FusionMetric: {name}: {err}') from None
-            if not self.per_source:
-                values = {k: values[k] for k in self.metrics}
-            self.results.append(values)
+            kept = output_keys(self.metrics) if self.per_source \
+                else self.metrics
+            row = {k: values[k] for k in kept}
+            if self.balanced:
+                row.update(balance_from_values(values))
+            self.results.append(row)
 
     def compute_metrics(self, results: List[Dict[str, float]]
                         ) -> Dict[str, float]:
