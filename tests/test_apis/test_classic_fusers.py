@@ -102,13 +102,13 @@ def test_colour_mode_keeps_visible_chroma(roadscene221):
     assert np.mean(np.abs(crcb_out.astype(int) - crcb_vis)[sat]) < 1.5
 
 
-def test_three_channel_thermal_becomes_grey(kaist_sample):
-    root = kaist_sample / 'images' / 'set07' / 'V002'
-    lwir = cv2.imread(str(root / 'lwir' / 'I01379.jpg'), cv2.IMREAD_UNCHANGED)
+def test_three_channel_thermal_becomes_grey(toy_kaist):
+    root = toy_kaist / 'images' / 'set00' / 'V000'
+    lwir = cv2.imread(str(root / 'lwir' / 'I00001.jpg'), cv2.IMREAD_UNCHANGED)
     assert lwir.ndim == 3  # KAIST stores lwir as 3-channel JPEG
-    vis = str(root / 'visible' / 'I01379.jpg')
+    vis = str(root / 'visible' / 'I00001.jpg')
     fuser = build_fuser('max')
-    from_path = fuser(vis, str(root / 'lwir' / 'I01379.jpg'))
+    from_path = fuser(vis, str(root / 'lwir' / 'I00001.jpg'))
     from_grey = fuser(vis, cv2.cvtColor(lwir, cv2.COLOR_BGR2GRAY))
     assert from_path.shape == (512, 640)
     assert np.array_equal(from_path, from_grey)
@@ -124,13 +124,13 @@ def test_batched_lists_with_mixed_sizes():
         assert np.array_equal(out[k], fuser(vis[k], ir[k]))
 
 
-def test_input_errors_are_precise(tmp_path, kaist_sample):
+def test_input_errors_are_precise(tmp_path, toy_kaist):
     fuser = build_fuser('average')
     with pytest.raises(ValueError, match='size mismatch'):
         fuser(_rand((10, 12), 0), _rand((10, 13), 1))
     with pytest.raises(TypeError):
         fuser([_rand((4, 4), 0)], _rand((4, 4), 1))
-    src = kaist_sample / 'images/set07/V002/visible/I01379.jpg'
+    src = toy_kaist / 'images/set00/V000/visible/I00001.jpg'
     bad = tmp_path / 'trunc.jpg'
     bad.write_bytes(src.read_bytes()[:5000])
     with pytest.raises(ImageReadError, match='trunc.jpg.*truncated'):
@@ -183,15 +183,15 @@ def test_nestfuse_strategy_functional():
 
 
 def test_trailing_bytes_after_the_end_marker_are_accepted(tmp_path,
-                                                          kaist_sample):
+                                                          toy_kaist):
     """Data after a real JPEG EOI / PNG IEND (padding, an appended newline)
     is ignored as decoders ignore it; a file cut before its end marker is
     still refused, whatever follows the cut."""
-    root = kaist_sample / 'images'
-    jpg = (root / 'set07/V002/visible/I01379.jpg').read_bytes()
-    png = (root / 'set06/V001/visible/I00459.png').read_bytes()
-    ref_jpg = read_image(root / 'set07/V002/visible/I01379.jpg')
-    ref_png = read_image(root / 'set06/V001/visible/I00459.png')
+    root = toy_kaist / 'images'
+    jpg = (root / 'set00/V000/visible/I00001.jpg').read_bytes()
+    png = (root / 'set00/V000/visible/I00007.png').read_bytes()
+    ref_jpg = read_image(root / 'set00/V000/visible/I00001.jpg')
+    ref_png = read_image(root / 'set00/V000/visible/I00007.png')
     for name, data, ref in (('nl.jpg', jpg + b'\n', ref_jpg),
                             ('zeros.jpg', jpg + b'\0' * 300, ref_jpg),
                             ('junk.jpg', jpg + b'trailing junk', ref_jpg),

@@ -50,18 +50,22 @@ def tiny(tmp_path_factory):
                 fp16=str(d / 'bare_fp16.pth'), s1=str(d / 'stage1.pth'))
 
 
-def _pair(kaist_sample, frame='set07/V002/I01379', ext='jpg', crop=None):
+def _pair(kaist_root, frame='set00/V000/I00001', ext='jpg', crop=None):
+    """A visible/lwir pair of a KAIST-layout frame (lwir 3-channel, as
+    KAIST stores it), cropped to ``crop`` = (h, w) around the centre."""
     s, v, i = frame.split('/')
-    root = kaist_sample / 'images' / s / v
+    root = kaist_root / 'images' / s / v
     vis = cv2.imread(str(root / 'visible' / f'{i}.{ext}'), cv2.IMREAD_COLOR)
     ir = cv2.imread(str(root / 'lwir' / f'{i}.{ext}'), cv2.IMREAD_UNCHANGED)
     if crop:
-        vis, ir = vis[:crop[0], :crop[1]], ir[:crop[0], :crop[1]]
+        y, x = (vis.shape[0] - crop[0]) // 2, (vis.shape[1] - crop[1]) // 2
+        vis = vis[y:y + crop[0], x:x + crop[1]]
+        ir = ir[y:y + crop[0], x:x + crop[1]]
     return np.ascontiguousarray(vis), np.ascontiguousarray(ir)
 
 
-def test_msfam_fuser_matches_network_forward(tiny, kaist_sample):
-    vis, ir = _pair(kaist_sample, crop=(93, 121))  # odd size: pads inside
+def test_msfam_fuser_matches_network_forward(tiny, toy_kaist):
+    vis, ir = _pair(toy_kaist, crop=(93, 121))  # odd size: pads inside
     fused = FusionInferencer(tiny['stage2'], tiny['mm'], device='cpu')(
         vis, ir)
     assert fused.shape == (93, 121) and fused.dtype == np.uint8
@@ -75,8 +79,8 @@ def test_msfam_fuser_matches_network_forward(tiny, kaist_sample):
     assert fused.min() == 0 and fused.max() == 255
 
 
-def test_bare_fp16_state_dict_loads(tiny, kaist_sample):
-    vis, ir = _pair(kaist_sample, crop=(64, 80))
+def test_bare_fp16_state_dict_loads(tiny, toy_kaist):
+    vis, ir = _pair(toy_kaist, crop=(64, 80))
     a = FusionInferencer(tiny['stage2'], tiny['mm'])(vis, ir).astype(int)
     b = FusionInferencer(tiny['stage2'], tiny['fp16'])(vis, ir).astype(int)
     # weights rounded to fp16 change the output only slightly
@@ -96,8 +100,8 @@ def test_checkpoint_mismatch_is_reported(tiny, tmp_path):
         build_fuser('msfam', config=tiny['stage2'], checkpoint=str(evil))
 
 
-def test_nestfuse_strategy_on_stage1_checkpoint(tiny, kaist_sample):
-    vis, ir = _pair(kaist_sample, crop=(77, 59))
+def test_nestfuse_strategy_on_stage1_checkpoint(tiny, toy_kaist):
+    vis, ir = _pair(toy_kaist, crop=(77, 59))
     fuser = build_fuser('nestfuse', config=tiny['stage1'],
                         checkpoint=tiny['s1'])
     out = fuser(vis, ir)
@@ -115,19 +119,19 @@ def test_nestfuse_strategy_on_stage1_checkpoint(tiny, kaist_sample):
     build_fuser('nestfuse', config=tiny['stage2'], checkpoint=tiny['mm'])
 
 
-def test_colour_mode_and_batches(tiny, kaist_sample):
+def test_colour_mode_and_batches(tiny, toy_kaist):
     inf = FusionInferencer(tiny['stage2'], tiny['mm'], color=True)
-    vis, ir = _pair(kaist_sample, crop=(48, 64))
+    vis, ir = _pair(toy_kaist, crop=(48, 64))
     out = inf(vis, ir)
     assert out.shape == (48, 64, 3)
-    vis2, ir2 = _pair(kaist_sample, 'set06/V001/I00459', 'png', (40, 56))
+    vis2, ir2 = _pair(toy_kaist, 'set00/V000/I00007', 'png', (40, 56))
     outs = inf([vis, vis2], [ir, ir2])
     assert [o.shape for o in outs] == [(48, 64, 3), (40, 56, 3)]
     assert np.array_equal(outs[0], out)
 
 
-def test_bf16_autocast_close_to_fp32(tiny, kaist_sample):
-    vis, ir = _pair(kaist_sample, crop=(64, 80))
+def test_bf16_autocast_close_to_fp32(tiny, toy_kaist):
+    vis, ir = _pair(toy_kaist, crop=(64, 80))
     a = FusionInferencer(tiny['stage2'], tiny['mm'])(vis, ir).astype(int)
     b = FusionInferencer(tiny['stage2'], tiny['mm'], precision='bf16',
                          channels_last=True)(vis, ir).astype(int)

@@ -95,10 +95,10 @@ def test_allow_training_from_scratch_sets_every_optional_init():
     assert allow_training_from_scratch(Config.fromfile(TOY).model) == 0
 
 
-def train_args(kaist_sample, tmp_path, *extra):
+def train_args(toy_kaist, tmp_path, *extra):
     sample = 'imageSets/sample-all.txt'
     return [BASE, '--work-dir', str(tmp_path / 'work'),
-            '--data-root', str(kaist_sample), *extra, '--cfg-options',
+            '--data-root', str(toy_kaist), *extra, '--cfg-options',
             'train_cfg.max_epochs=1', 'train_dataloader.batch_size=1',
             f'train_dataloader.dataset.image_set={sample}',
             f'val_dataloader.dataset.image_set={sample}',
@@ -111,19 +111,19 @@ def train_args(kaist_sample, tmp_path, *extra):
 
 
 def test_train_refuses_the_paper_config_without_weights(
-        kaist_sample, tmp_path, empty_hub, load_tool):
+        toy_kaist, tmp_path, empty_hub, load_tool):
     train = load_tool('train')
     with pytest.raises(FileNotFoundError,
                        match=osp.join('checkpoints', R50_FILE)):
-        train.main(train_args(kaist_sample, tmp_path))
+        train.main(train_args(toy_kaist, tmp_path))
     assert not list((tmp_path / 'work').rglob('*.pth'))  # no iteration ran
 
 
-def test_from_scratch_flag_maps_to_the_config(kaist_sample, tmp_path,
+def test_from_scratch_flag_maps_to_the_config(toy_kaist, tmp_path,
                                               load_tool):
     train = load_tool('train')
     args = train.parse_args(
-        train_args(kaist_sample, tmp_path, '--from-scratch'))
+        train_args(toy_kaist, tmp_path, '--from-scratch'))
     cfg = train.build_cfg(args)
     assert pretrained_inits(cfg)[0]['if_missing'] == 'scratch'
     fusion = osp.join(CONFIGS, 'msfam_stage1.py')
@@ -131,9 +131,9 @@ def test_from_scratch_flag_maps_to_the_config(kaist_sample, tmp_path,
         train.build_cfg(train.parse_args([fusion, '--from-scratch']))
 
 
-def compare_args(kaist_sample, tmp_path, config, *extra):
+def compare_args(toy_kaist, tmp_path, config, *extra):
     sample = 'imageSets/sample-all.txt'
-    return ['--kaist', str(kaist_sample), '--types', 'lwir', '--config',
+    return ['--kaist', str(toy_kaist), '--types', 'lwir', '--config',
             config, '--work-dir', str(tmp_path / 'cmp'),
             '--train-image-set', sample, '--test-image-set', sample, *extra,
             '--cfg-options', 'train_cfg.max_epochs=1',
@@ -146,18 +146,18 @@ def compare_args(kaist_sample, tmp_path, config, *extra):
 
 
 def test_compare_detection_refuses_the_paper_config_without_weights(
-        kaist_sample, tmp_path, load_tool):
+        toy_kaist, tmp_path, load_tool):
     tool = load_tool('compare_detection')
     with pytest.raises(FileNotFoundError,
                        match=osp.join('checkpoints', R50_FILE)):
-        tool.main(compare_args(kaist_sample, tmp_path, BASE))
+        tool.main(compare_args(toy_kaist, tmp_path, BASE))
     assert not list((tmp_path / 'cmp').rglob('*.pth'))
     assert not (tmp_path / 'cmp' / 'comparison.md').exists()
 
 
 def test_compare_detection_from_scratch_needs_an_optional_init(
-        kaist_sample, tmp_path, load_tool):
+        toy_kaist, tmp_path, load_tool):
     tool = load_tool('compare_detection')
     with pytest.raises(ValueError, match='loads no optional pretrained'):
-        tool.main(compare_args(kaist_sample, tmp_path, TOY, '--from-scratch'))
+        tool.main(compare_args(toy_kaist, tmp_path, TOY, '--from-scratch'))
     assert not (tmp_path / 'cmp').exists()

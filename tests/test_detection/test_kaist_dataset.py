@@ -1,6 +1,7 @@
-"""KAISTDataset: the official layout, the reasonable filter, errors that name
-the problem, ignore regions in the detection pipeline and agreement with
-MMDetection's CocoDataset on kaist2coco's json."""
+"""KAISTDataset: the official layout and the reasonable filter on the real
+KAIST sample; errors that name the problem, ignore regions in the detection
+pipeline and agreement with MMDetection's CocoDataset on kaist2coco's json
+on the toy KAIST (tests/conftest.py)."""
 import json
 import os.path as osp
 
@@ -17,9 +18,9 @@ pytestmark = pytest.mark.usefixtures('mmdet_scope')
 
 
 # ---------------------------------------------------------------- dataset
-def _sample_ds(kaist_sample, **kwargs):
+def _sample_ds(root, **kwargs):
     kwargs.setdefault('test_mode', True)
-    return KAISTDataset(data_root=str(kaist_sample),
+    return KAISTDataset(data_root=str(root),
                         image_set='imageSets/sample-all.txt', **kwargs)
 
 
@@ -65,11 +66,11 @@ def test_dataset_reasonable_filter_and_empty_gt(kaist_sample):
         _sample_ds(kaist_sample, reasonable_filter=dict(min_hight=50))
 
 
-def test_dataset_errors_name_the_problem(kaist_sample, tmp_path):
+def test_dataset_errors_name_the_problem(toy_kaist, tmp_path):
     with pytest.raises(FileNotFoundError, match=r'fused_msfam/I\d{5}'):
-        _sample_ds(kaist_sample, modality='fused_msfam')
+        _sample_ds(toy_kaist, modality='fused_msfam')
     with pytest.raises(ValueError, match='one folder name'):
-        _sample_ds(kaist_sample, modality='../lwir')
+        _sample_ds(toy_kaist, modality='../lwir')
     # a malformed annotation line names its file
     root = tmp_path / 'kaist'
     (root / 'images/set06/V000/visible').mkdir(parents=True)
@@ -85,14 +86,18 @@ def test_dataset_errors_name_the_problem(kaist_sample, tmp_path):
         KAISTDataset(data_root=str(root), image_set='imageSets/l.txt')
 
 
-def test_dataset_pipeline_moves_ignore_to_ignored_instances(kaist_sample):
+def test_dataset_pipeline_moves_ignore_to_ignored_instances(toy_kaist):
     pipeline = [dict(type='LoadImageFromFile'),
                 dict(type='LoadAnnotations', with_bbox=True),
                 dict(type='PackDetInputs')]
-    ds = _sample_ds(kaist_sample, modality='lwir', pipeline=pipeline)
-    out = ds[4]
-    info = ds.get_data_info(4)
+    ds = _sample_ds(toy_kaist, modality='lwir', pipeline=pipeline)
+    # the first frame with an ignore region ('people') among its boxes
+    k = next(k for k in range(len(ds)) if any(
+        i['ignore_flag'] for i in ds.get_data_info(k)['instances']))
+    out = ds[k]
+    info = ds.get_data_info(k)
     n_ign = sum(i['ignore_flag'] for i in info['instances'])
+    assert 0 < n_ign < len(info['instances'])
     assert out['inputs'].shape == (3, 512, 640)  # grey lwir -> 3 channels
     sample = out['data_samples']
     assert len(sample.ignored_instances) == n_ign
@@ -100,19 +105,18 @@ def test_dataset_pipeline_moves_ignore_to_ignored_instances(kaist_sample):
     assert sample.img_id == info['img_id']
 
 
-def test_kaist2coco_json_loads_in_mmdet_coco_dataset(kaist_sample,
-                                                     tmp_path):
+def test_kaist2coco_json_loads_in_mmdet_coco_dataset(toy_kaist, tmp_path):
     from mmdet.datasets import CocoDataset
-    frames = read_image_set(str(kaist_sample / 'imageSets' /
+    frames = read_image_set(str(toy_kaist / 'imageSets' /
                                 'sample-all.txt'))
-    coco = kaist_to_coco(str(kaist_sample), frames, modality='lwir',
+    coco = kaist_to_coco(str(toy_kaist), frames, modality='lwir',
                          require_images=True)
     path = tmp_path / 'sample.json'
     path.write_text(json.dumps(coco))
-    ds = CocoDataset(data_root=str(kaist_sample), ann_file=str(path),
+    ds = CocoDataset(data_root=str(toy_kaist), ann_file=str(path),
                      data_prefix=dict(img=''), metainfo=dict(
                          classes=('person', )), test_mode=True)
-    ours = KAISTDataset(data_root=str(kaist_sample),
+    ours = KAISTDataset(data_root=str(toy_kaist),
                         image_set='imageSets/sample-all.txt',
                         modality='lwir', test_mode=True)
     theirs = {ds.get_data_info(i)['img_id']: ds.get_data_info(i)

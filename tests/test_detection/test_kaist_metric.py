@@ -1,4 +1,4 @@
-"""KAISTMissRateMetric: registered in MMDetection, scores the real sample, and
+"""KAISTMissRateMetric: registered in MMDetection, scores KAIST frames, and
 takes its ground truth from the layout or the data samples."""
 import json
 
@@ -32,12 +32,12 @@ def _data_samples(gt_frames, boxes_fn):
     return samples
 
 
-def test_metric_registered_and_scores_real_sample(kaist_sample, tmp_path):
-    frames = read_image_set(str(kaist_sample / 'imageSets' /
+def test_metric_registered_and_scores_kaist_frames(toy_kaist, tmp_path):
+    frames = read_image_set(str(toy_kaist / 'imageSets' /
                                 'sample-all.txt'))
-    gt = load_gt_from_layout(str(kaist_sample), frames)
+    gt = load_gt_from_layout(str(toy_kaist), frames)
     metric = METRICS.build(dict(type='KAISTMissRateMetric',
-                                data_root=str(kaist_sample)))
+                                data_root=str(toy_kaist)))
     assert isinstance(metric, KAISTMissRateMetric)
     all_persons = _data_samples(gt, lambda f: [
         (o.x, o.y, o.w, o.h) for o in f.objects if o.label == 'person'])
@@ -55,7 +55,7 @@ def test_metric_registered_and_scores_real_sample(kaist_sample, tmp_path):
     metric.process(None, half)
     from_layout = metric.evaluate(13)
     path = tmp_path / 'gt.json'
-    path.write_text(json.dumps(kaist_to_coco(str(kaist_sample), frames)))
+    path.write_text(json.dumps(kaist_to_coco(str(toy_kaist), frames)))
     by_json = KAISTMissRateMetric(ann_file=str(path))
     by_json.process(None, half)
     assert by_json.evaluate(13) == pytest.approx(from_layout)
@@ -70,7 +70,7 @@ def test_metric_requires_ground_truth_source():
         metric.process(None, [sample])
 
 
-def test_metric_ground_truth_from_data_samples(kaist_sample):
+def test_metric_ground_truth_from_data_samples(toy_kaist):
     """Without data_root/ann_file the data samples' ``instances`` (packed
     via meta_keys) are the ground truth, with the same result."""
     pipeline = [dict(type='LoadImageFromFile'),
@@ -79,7 +79,7 @@ def test_metric_ground_truth_from_data_samples(kaist_sample):
                      meta_keys=('img_id', 'img_path', 'ori_shape',
                                 'img_shape', 'scale_factor', 'instances'))]
     from msfam_mm.detection import KAISTDataset
-    ds = KAISTDataset(data_root=str(kaist_sample),
+    ds = KAISTDataset(data_root=str(toy_kaist),
                       image_set='imageSets/sample-all.txt', modality='lwir',
                       test_mode=True, pipeline=pipeline)
     rng = np.random.default_rng(0)
@@ -94,7 +94,7 @@ def test_metric_ground_truth_from_data_samples(kaist_sample):
         samples.append(sample)
     by_samples = KAISTMissRateMetric()
     by_samples.process(None, samples)
-    by_files = KAISTMissRateMetric(data_root=str(kaist_sample))
+    by_files = KAISTMissRateMetric(data_root=str(toy_kaist))
     by_files.process(None, samples)
     a, b = by_samples.evaluate(len(ds)), by_files.evaluate(len(ds))
     assert a == pytest.approx(b)

@@ -183,12 +183,12 @@ def test_parse_types(load_tool):
 
 
 @pytest.mark.usefixtures('mmdet_scope')
-def test_missing_type_folder_names_path(kaist_sample, tmp_path, load_tool):
+def test_missing_type_folder_names_path(toy_kaist, tmp_path, load_tool):
     tool = load_tool('compare_detection')
     with pytest.raises(FileNotFoundError,
-                       match=r'images/set06/V001/fused_msfam'):
+                       match=r'images/set00/V000/fused_msfam'):
         tool.main([
-            '--kaist', str(kaist_sample), '--types', 'visible,fused_msfam',
+            '--kaist', str(toy_kaist), '--types', 'visible,fused_msfam',
             '--config', TOY, '--work-dir', str(tmp_path),
             '--train-image-set', SAMPLE_SET, '--test-image-set', SAMPLE_SET
         ])
@@ -254,12 +254,13 @@ def test_gflv2_learns_on_kaist_sample(kaist_sample, tmp_path, load_tool):
 
 @pytest.mark.usefixtures('mmdet_scope')
 @pytest.mark.slow
-def test_compare_detection_end_to_end(kaist_sample, tmp_path, load_tool):
-    """tools/compare_detection.py on the real sample, two types, tiny
-    schedule: tables are written with one row per type and every column."""
+def test_compare_detection_end_to_end(toy_kaist, tmp_path, load_tool):
+    """tools/compare_detection.py on a KAIST-layout input of 13 day and
+    night frames, two types, tiny schedule: tables are written with one row
+    per type and every column."""
     tool = load_tool('compare_detection')
     argv = [
-        '--kaist', str(kaist_sample), '--types', 'visible,lwir', '--config',
+        '--kaist', str(toy_kaist), '--types', 'visible,lwir', '--config',
         TOY, '--work-dir', str(tmp_path), '--train-image-set', SAMPLE_SET,
         '--test-image-set', SAMPLE_SET, '--cfg-options',
         'train_cfg.max_epochs=1', 'train_dataloader.batch_size=13'

@@ -147,10 +147,10 @@ def test_eval_kaist_tool_on_improved_annotations(kaist_improved_annotations,
 
 
 @pytest.mark.usefixtures('mmdet_scope')
-def test_eval_kaist_tool_inputs(kaist_sample, tmp_path, repo_root, capsys,
+def test_eval_kaist_tool_inputs(toy_kaist, tmp_path, repo_root, capsys,
                                 load_tool):
     tool = load_tool('eval_kaist')
-    root = str(kaist_sample)
+    root = str(toy_kaist)
     frames = read_image_set(root + '/imageSets/sample-all.txt')
     coco = kaist_to_coco(root, frames)
     ann = tmp_path / 'gt.json'
@@ -162,7 +162,8 @@ def test_eval_kaist_tool_inputs(kaist_sample, tmp_path, repo_root, capsys,
     dets += [dict(image_id=a['image_id'], bbox=a['bbox'], score=1.0,
                   category_id=1) for a in coco['annotations']
              if a['image_id'] != frame_to_img_id(frames[0])]
-    dets.append(dict(image_id=1, bbox=[0, 0, 5, 5], score=1.0))  # unknown
+    unknown = 1 + max(img['id'] for img in coco['images'])
+    dets.append(dict(image_id=unknown, bbox=[0, 0, 5, 5], score=1.0))
     det = tmp_path / 'dets.json'
     det.write_text(json.dumps(dets))
     out = tmp_path / 'scores.json'

@@ -11,10 +11,10 @@ from msfam_mm.evaluation.kaist import coco_ap
 pytestmark = pytest.mark.usefixtures('mmdet_scope')
 
 
-def test_coco_ap_perfect_and_empty(kaist_sample):
-    frames = read_image_set(str(kaist_sample / 'imageSets' /
+def test_coco_ap_perfect_and_empty(toy_kaist):
+    frames = read_image_set(str(toy_kaist / 'imageSets' /
                                 'sample-all.txt'))
-    coco = kaist_to_coco(str(kaist_sample), frames)
+    coco = kaist_to_coco(str(toy_kaist), frames)
     perfect = [dict(image_id=a['image_id'], bbox=a['bbox'], score=1.0,
                     category_id=1) for a in coco['annotations']
                if not a['iscrowd']]
