@@ -187,3 +187,39 @@ def test_evaluator_key_for_save_best():
     assert metrics['fusion/balanced'] == pytest.approx(1.0)
     assert {'fusion/share_V', 'fusion/share_I', 'fusion/MS_SSIM'} <= \
         set(metrics)
+
+
+@pytest.mark.slow
+def test_stage2_run_keeps_the_best_checkpoint_by_balance(
+        repo_root, data_root, fast_cfg, tmp_path):
+    """A shrunk stage-2 run (2 iterations, validation on two cropped
+    real pairs) with the criterion as save_best writes
+    best_fusion_balanced_iter_2.pth and records the score."""
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    from msfam_mm.utils import load_checkpoint_safe
+
+    cfg = fast_cfg(repo_root, 'msfam_stage2', tmp_path, data_root)
+    # no earlier trainings needed: random stage-1 weights, no classifier
+    cfg.model.stage1_checkpoint = None
+    cfg.model.classifier_checkpoint = None
+    cfg.model.loss.constraint_weight = 0.0
+    cfg.val_evaluator = dict(type='FusionMetric', balanced=True)
+    cfg.test_evaluator = cfg.val_evaluator
+    cfg.default_hooks.checkpoint.save_best = 'fusion/balanced'
+    saved = DefaultScope._instance_dict.copy()
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+    finally:
+        DefaultScope._instance_dict.clear()
+        DefaultScope._instance_dict.update(saved)
+    best = tmp_path / 'best_fusion_balanced_iter_2.pth'
+    assert best.is_file(), sorted(p.name for p in tmp_path.iterdir())
+    score = runner.message_hub.get_info('best_score')
+    assert score == pytest.approx(
+        runner.message_hub.get_scalar('val/fusion/balanced').current())
+    assert -1.0 <= score <= 1.0
+    meta = load_checkpoint_safe(str(best))['message_hub']
+    assert meta['runtime_info']['best_ckpt'].endswith(best.name)
