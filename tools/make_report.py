@@ -3,15 +3,10 @@
 protocol: <out-dir>/<protocol>.md and <out-dir>/figures/<protocol>_tno42.png
 (msfam_mm.evaluation.fusion_report; the analysis is docs/RESULTS.md).
 
-    python tools/make_report.py --protocol paper --data-root ../shared/data
-    python tools/make_report.py --protocol cross --data-root ../shared/data \\
-        --config C --checkpoint W --classifier CLS \\
-        --train-config stage1=S1.py --train-config classifier=CLS.py \\
-        --train-config stage2=S2.py
-
-Resumes from --work-dir (fused images under the weights' sha256, scores
-cached with their inputs' sha256). --max-pairs N: the N smallest pairs of
-each test set. --fuse-budget-s: score the pairs the models fused so far.
+Commands: docs/RESULTS.md, "Regenerating". Resumes from --work-dir (fused
+images under the weights' sha256, scores cached with their inputs'
+sha256). --max-pairs N: the N smallest pairs of each test set.
+--fuse-budget-s S: score the pairs the models fused within S seconds.
 """
 import argparse
 import os.path as osp
@@ -32,10 +27,6 @@ from msfam_mm.registry import FUSERS
 from msfam_mm.utils import write_text_atomic
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: the training configs of the shipped weights (checkpoints/README.md)
-PAPER_CONFIGS = ('stage1=configs/cpu/msfam_stage1_cpu.py',
-                 'classifier=configs/cpu/msfam_constraint_cpu.py',
-                 'stage2=configs/cpu/msfam_stage2_cpu.py')
 
 
 def parse_args(argv):
@@ -54,8 +45,8 @@ def parse_args(argv):
                    default='checkpoints/msfam_cpu_classifier_fp16.pth')
     p.add_argument('--train-config', action='append', default=[],
                    metavar='ROLE=CONFIG', help='a training config whose images'
-                   ' the report states (stage1, classifier, stage2); paper '
-                   'default:\n' + '\n'.join(PAPER_CONFIGS))
+                   ' the report states (stage1, classifier, stage2); default: '
+                   "the protocol's (fusion_report.protocols.PROTOCOLS)")
     p.add_argument('--work-dir', default='work_dirs/report')
     p.add_argument('--workers', type=int, default=2)
     p.add_argument('--max-pairs', type=int, default=0, metavar='N')
@@ -87,12 +78,11 @@ def build_report(args, command: str) -> fr.ReportData:
         if not osp.isfile(getattr(args, name)):
             raise fr.ReportError(f'{name} {getattr(args, name)!r} does not '
                                  'exist')
-    specs = args.train_config or (
-        PAPER_CONFIGS if args.protocol == 'paper' else ())
+    specs = args.train_config or fr.PROTOCOLS[args.protocol].train_configs
     if not specs:
-        raise fr.ReportError('protocol cross: name the training configs '
-                             '(--train-config ROLE=CONFIG) so that the '
-                             'report states which images each model saw')
+        raise fr.ReportError(f'protocol {args.protocol}: name the training '
+                             'configs (--train-config ROLE=CONFIG) so that '
+                             'the report states which images each model saw')
     training = [fr.training_data(path, args.data_root, role)
                 for role, path in map(fr.parse_role_config, specs)]
     sets = fr.load_test_sets(args.protocol, args.data_root, args.split,

@@ -60,11 +60,15 @@ class Protocol(NamedTuple):
             (``'tno42'``: all 42 TNO pairs; ``'split'``: the held-out list).
         classifier_set: the test set the classifier is scored on.
         title: one line for the report.
+        train_configs: ``ROLE=CONFIG`` of the weights a report scores by
+            default (paths from the repository root); the report states
+            which images each of them trained on.
     """
     name: str
     test_sets: Tuple[Tuple[str, str], ...]
     classifier_set: str
     title: str
+    train_configs: Tuple[str, ...] = ()
 
 
 PROTOCOLS: Dict[str, Protocol] = OrderedDict(
@@ -73,7 +77,11 @@ PROTOCOLS: Dict[str, Protocol] = OrderedDict(
                               'RoadScene')), 'split',
                    "the paper's protocol (Section 4.1): trained on 90 % of "
                    'TNO + RoadScene, tested on the other 10 %; TNO-42 for '
-                   'the comparison with the published fusions'),
+                   'the comparison with the published fusions',
+                   # the shipped weights' configs (checkpoints/README.md)
+                   ('stage1=configs/cpu/msfam_stage1_cpu.py',
+                    'classifier=configs/cpu/msfam_constraint_cpu.py',
+                    'stage2=configs/cpu/msfam_stage2_cpu.py')),
     cross=Protocol('cross', ((TNO42, 'TNO-42'), ), TNO42,
                    'the cross-dataset protocol: trained without any TNO '
                    'image, tested on all 42 TNO pairs'),

@@ -62,3 +62,16 @@ def test_bad_inputs_are_named(data_root, split, tmp_path):
 def test_pair_key():
     assert pair_key('/d/roadscene221/vi/FLIR_00006.jpg') == \
         'roadscene221/FLIR_00006'
+
+
+def test_default_training_configs_exist(repo_root, monkeypatch):
+    """The paper protocol names the shipped weights' three configs; every
+    default is a file of the repository."""
+    from msfam_mm.evaluation.fusion_report.training_data import \
+        parse_role_config
+    monkeypatch.chdir(repo_root)
+    roles = [parse_role_config(s)[0]
+             for s in PROTOCOLS['paper'].train_configs]
+    assert roles == ['stage1', 'classifier', 'stage2']
+    for spec in PROTOCOLS['cross'].train_configs:
+        parse_role_config(spec)
