@@ -24,7 +24,7 @@ from .protocols import GOAL_METRICS, PUBLISHED_METHODS, TNO42, Protocol
 from .summary import (BALANCE_METRICS, DIFFERING, balance_line,
                       goal_ranks, goal_reference, summary, third_published,
                       top3_count)
-from .training_data import RECONSTRUCTION_ROLES, TrainingData
+from .training_data import TrainingData, unseen_pairs
 
 __all__ = ['ReportData', 'provenance', 'md_table', 'training_table',
            'ranks_table', 'goal_reference_table', 'correlation_table',
@@ -245,9 +245,7 @@ def _ranks_section(data: ReportData, add) -> None:
     add(ranks_table(summary(res, GOAL_METRICS),
                     summary(res, GOAL_METRICS, 'mean')))
     add('')
-    unseen = [k for k in keys if k not in set().union(*(
-        t.keys for t in data.training
-        if t.role not in RECONSTRUCTION_ROLES))] if data.training else []
+    unseen = unseen_pairs(keys, data.training)
     if data.training and 0 < len(unseen) < len(keys):
         sub = {m: OrderedDict((k, per[k]) for k in unseen if k in per)
                for m, per in res.items()
