@@ -45,8 +45,14 @@ class SpatialAttention(nn.Module):
                               bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = torch.cat([x.mean(dim=1, keepdim=True),
-                            x.amax(dim=1, keepdim=True)], dim=1)
+        # The channel maximum is taken in float32: under bfloat16 autocast,
+        # torch.compile's (Inductor, torch 2.13) backward of this amax after
+        # the channel attention returns NaN gradients for conv_max/conv_avg
+        # (docs/training.md, "Compiled training"). The value is the same
+        # (bfloat16 values are exact in float32), and so is the gradient
+        # rule (split evenly between tied maxima); in float32 it is a no-op.
+        peak = x.float().amax(dim=1, keepdim=True).to(x.dtype)
+        pooled = torch.cat([x.mean(dim=1, keepdim=True), peak], dim=1)
         return torch.sigmoid(self.conv(pooled))
 
 
