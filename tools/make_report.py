@@ -34,6 +34,8 @@ def parse_args(argv):
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument('--protocol', choices=list(fr.PROTOCOLS), default='paper')
     p.add_argument('--out-dir', default='docs/results')
+    p.add_argument('--out', help='the Markdown file (default: '
+                   '<out-dir>/<protocol>.md; figures beside it)')
     p.add_argument('--data-root', default='data/')
     p.add_argument('--split', help='held-out pair list (paper protocol)',
                    default=osp.join(REPO, 'data', 'splits',
@@ -137,13 +139,15 @@ def build_report(args, command: str) -> fr.ReportData:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    if args.out:
+        args.out_dir = osp.dirname(args.out) or '.'
     try:
         data = build_report(args, ' '.join(['python tools/make_report.py']
                                            + argv))
     except fr.ReportError as e:
         print(f'make_report.py: error: {e}', file=sys.stderr)
         return 2
-    out = osp.join(args.out_dir, f'{args.protocol}.md')
+    out = args.out or osp.join(args.out_dir, f'{args.protocol}.md')
     write_text_atomic(out, fr.render_report(data))
     print(f'wrote {out}', file=sys.stderr)
     return 0

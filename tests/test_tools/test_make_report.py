@@ -107,6 +107,19 @@ def test_cross_protocol_needs_training_configs(report_tool, tmp_path,
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
+def test_out_names_the_file(report_tool, exported, tiny_data_root,
+                            tiny_training_config, tmp_path):
+    """--out (the earlier interface) writes the tables to that file and
+    the figure beside it."""
+    out = tmp_path / 'elsewhere' / 'R.md'
+    assert report_tool.main(_argv(tiny_data_root, exported, tmp_path,
+                                  '--out', str(out))) == 0
+    assert out.read_text().startswith('# Generated results')
+    assert (out.parent / 'figures' / 'paper_tno42.png').is_file()
+    assert not (tmp_path / 'out').exists()
+
+
 def test_missing_checkpoint(report_tool, tmp_path, capsys):
     assert report_tool.main(['--checkpoint', str(tmp_path / 'x.pth'),
                              '--out-dir', str(tmp_path / 'out')]) == 2
