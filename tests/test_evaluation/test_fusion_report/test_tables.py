@@ -74,3 +74,43 @@ def test_training_table_counts_test_pairs():
     row = table.splitlines()[2]
     assert row.startswith('| stage2 | `configs/x.py` | 300 | 4 | 256x320 | '
                           '5 | roadscene221 3, tno42 2 | 1 / 3 | TNO')
+
+
+def _values(x):
+    """Every key evaluate_fusion returns, all equal to ``x``."""
+    from msfam_mm.evaluation.fusion_metrics import output_keys
+    return {k: x for k in output_keys()}
+
+
+def test_render_report_sections():
+    """The whole file from hand-made scores: the model (value 1.5) ranks
+    4th among nine published methods (1.0 ... 1.8) on every metric, which
+    is no top-3 place; the unseen pair gets a ranking of its own; left-out
+    pairs are named; no classifier or size section without their data."""
+    from msfam_mm.evaluation.fusion_report.methods import SHIPPED
+    from msfam_mm.evaluation.fusion_report.protocols import (
+        PROTOCOLS, PUBLISHED_METHODS)
+    from msfam_mm.evaluation.fusion_report.tables import (ReportData,
+                                                          render_report)
+    keys = ('tno42/01', 'tno42/02')
+    res = {SHIPPED: {k: _values(1.5) for k in keys}}
+    for i, p in enumerate(PUBLISHED_METHODS):
+        res[p] = {k: _values(1.0 + 0.1 * i) for k in keys}
+    seen = TrainingData('stage2', 'c.py', 2, {'tno42': 2}, {'tno42/01'}, 300,
+                        4, '256x320')
+    data = ReportData(PROTOCOLS['cross'], ['made by hand'], [seen],
+                      {'tno42': res}, {'tno42': ['tno42/03']}, None, None)
+    text = render_report(data)
+    assert text.startswith('# Generated results: protocol `cross`\n')
+    assert 'made by hand' in text and '## TNO-42, 2 pairs' in text
+    assert '**Partial:** 1 pair(s)' in text and '`tno42/03`' in text
+    # all pairs (with the Eq. 9 ranks), then the unseen pair
+    assert '| rank among 10 | 4 | 4 (4) | 4 (4) | 4 (4) |' in text
+    assert '| rank among 10 | 4 | 4 | 4 | 4 | 4 | 4 |' in text
+    assert f'{SHIPPED}: **top-3 on 0 of 6** (none), first on 0 (none).' \
+        in text
+    assert 'On the 1 pairs no training config above saw' in text
+    assert '| stage2 | `c.py` | 300 | 4 | 256x320 | 2 | tno42 2 | 1 / 2 |' \
+        in text
+    assert '## Model size' not in text and 'classifier on' not in text
+    assert 'Not run for this report' in text
