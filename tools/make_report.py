@@ -94,6 +94,7 @@ def build_report(args, command: str) -> fr.ReportData:
     baselines = fr.classic_baselines(list_fusers(), FUSERS)
     published = fr.published_methods(args.data_root)
     ablations = [fr.parse_ablation(s) for s in args.ablation]
+    shown_methods = fr.select(published, args.figure_methods)
     every = fr.smallest_first(OrderedDict(
         p for s in sets.values() for p in s.items()))
     for m in baselines:  # a minute for all; the budget is for the models
@@ -125,9 +126,7 @@ def build_report(args, command: str) -> fr.ReportData:
     figure = f'figures/{args.protocol}_tno42.png'
     write_methods_figure(osp.join(args.out_dir, figure),
                          {k: every[k] for k in shown},
-                         [shipped] + [m for m in published if m.name in
-                                      args.figure_methods.split(',')],
-                         args.work_dir)
+                         [shipped] + shown_methods, args.work_dir)
     header = tables.provenance(
         command, model_size.git_commit(REPO),
         f'{model_size.cpu_name()}, {torch.get_num_threads()} torch threads',

@@ -127,6 +127,15 @@ def test_missing_checkpoint(report_tool, tmp_path, capsys):
     assert not (tmp_path / 'out').exists()
 
 
+def test_unknown_figure_method(report_tool, exported, tiny_data_root,
+                               tiny_training_config, tmp_path, capsys):
+    """Refused before anything is fused."""
+    assert report_tool.main(_argv(tiny_data_root, exported, tmp_path,
+                                  '--figure-methods', 'SeAFusion,Nope')) == 2
+    assert "'SeAFusion,Nope'" in capsys.readouterr().err
+    assert not (tmp_path / 'work').exists()
+
+
 @pytest.mark.slow
 def test_no_time_for_the_model_refuses(report_tool, exported,
                                        tiny_data_root, tiny_training_config,

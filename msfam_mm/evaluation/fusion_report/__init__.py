@@ -19,7 +19,7 @@ Modules, in the order a report uses them:
 * :mod:`.tables` - the generated Markdown.
 """
 from .methods import (SHIPPED, Method, classic_baselines, classifier_groups,
-                      parse_ablation, published_methods)
+                      parse_ablation, published_methods, select)
 from .protocols import (GOAL_METRICS, PROTOCOLS, PUBLISHED_METHODS, TNO42,
                         ReportError, load_test_sets, smallest_first)
 from .scoring import common_pairs, score_groups, score_methods
@@ -28,7 +28,7 @@ from .tables import ReportData, render_report
 from .training_data import parse_role_config, training_data, unseen_pairs
 
 __all__ = ['SHIPPED', 'Method', 'classic_baselines', 'classifier_groups',
-           'parse_ablation', 'published_methods', 'score_groups',
+           'parse_ablation', 'published_methods', 'score_groups', 'select',
            'GOAL_METRICS', 'PROTOCOLS', 'PUBLISHED_METHODS', 'TNO42',
            'ReportError', 'load_test_sets', 'smallest_first',
            'common_pairs', 'score_methods', 'goal_ranks', 'rank', 'summary',

@@ -19,7 +19,7 @@ from msfam_mm.utils.image_io import IMAGE_EXTENSIONS
 from .protocols import PUBLISHED_METHODS, TNO42, ReportError
 
 __all__ = ['Method', 'SHIPPED', 'parse_ablation', 'classic_baselines',
-           'published_methods', 'classifier_groups']
+           'published_methods', 'classifier_groups', 'select']
 
 #: the row name of the evaluated model
 SHIPPED = 'MSFAM (shipped)'
@@ -131,3 +131,17 @@ def classifier_groups(methods: Sequence[Method], keys: Sequence[str],
     if not groups.get('published', True):
         del groups['published']
     return groups
+
+
+def select(methods: Sequence[Method], names: str) -> List[Method]:
+    """The methods named in ``names`` (comma-separated), in that order.
+
+    Raises:
+        ReportError: a name that is not one of ``methods``.
+    """
+    by_name = {m.name: m for m in methods}
+    unknown = [n for n in names.split(',') if n not in by_name]
+    if unknown:
+        raise ReportError(f'methods {names!r}: {", ".join(unknown)} unknown; '
+                          f'choose from {", ".join(by_name)}')
+    return [by_name[n] for n in names.split(',')]

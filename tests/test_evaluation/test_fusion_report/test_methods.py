@@ -5,7 +5,7 @@ import pytest
 import msfam_mm.apis  # noqa: F401  (registers the fusers)
 from msfam_mm.evaluation.fusion_report.methods import (
     Method, classic_baselines, classifier_groups, parse_ablation,
-    published_methods)
+    published_methods, select)
 from msfam_mm.evaluation.fusion_report.protocols import ReportError
 from msfam_mm.registry import FUSERS
 from msfam_mm.utils.hashing import file_sha256
@@ -61,3 +61,10 @@ def test_classifier_groups():
     assert groups['published'] == ['/pub/A/05.png', '/pub/B/05.png']
     assert 'published' not in classifier_groups(pub, ['roadscene221/x'],
                                                 'w')
+
+
+def test_select_keeps_the_order_given():
+    ms = [Method(n, folder=f'/pub/{n}') for n in ('A', 'B', 'C')]
+    assert [m.name for m in select(ms, 'C,A')] == ['C', 'A']
+    with pytest.raises(ReportError, match="'A,Nope': Nope unknown"):
+        select(ms, 'A,Nope')
