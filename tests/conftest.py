@@ -132,6 +132,16 @@ def kaist_improved_annotations() -> Path:
     return _shared('kaist_annotations_improved_test')
 
 
+@pytest.fixture(scope='session')
+def kaist_improved_counts() -> dict:
+    """Published counts of the improved KAIST test annotations (Liu et
+    al., BMVC 2016), as stated in ../shared/data/README.md and measured
+    once: frames of test-all-20.txt, boxes, and boxes per label."""
+    return dict(frames=2252, boxes=4254,
+                labels={'person': 3390, 'people': 597, 'person?': 177,
+                        'cyclist': 90})
+
+
 #: The toy KAIST that stands in for ``kaist_sample`` where a test needs
 #: KAIST's layout, not its pictures: as many frames and the same frame size
 #: as the real sample (13 of 640x512), JPEG and PNG, 3-channel lwir, and

@@ -12,15 +12,8 @@ from msfam_mm.datasets.kaist import (coco_to_kaist_frames, frame_to_img_id,
 pytestmark = pytest.mark.usefixtures('mmdet_scope')
 
 
-# Published counts of the improved KAIST test annotations (Liu et al.,
-# BMVC 2016), as stated in ../shared/data/README.md and measured once.
-IMPROVED_FRAMES = 2252
-IMPROVED_LABELS = {'person': 3390, 'people': 597, 'person?': 177,
-                   'cyclist': 90}
-
-
-# -------------------------------------------------------------- kaist2coco
 def test_kaist2coco_tool_on_improved_annotations(kaist_improved_annotations,
+                                                 kaist_improved_counts,
                                                  tmp_path, repo_root, capsys,
                                                  load_tool):
     tool = load_tool('kaist2coco')
@@ -36,12 +29,12 @@ def test_kaist2coco_tool_on_improved_annotations(kaist_improved_annotations,
     assert 'nope.txt does not exist' in capsys.readouterr().err
     assert not bad.exists()
     coco = json.loads(out.read_text())
-    assert len(coco['images']) == IMPROVED_FRAMES
+    assert len(coco['images']) == kaist_improved_counts['frames']
     assert coco['categories'] == [dict(id=1, name='person',
                                        supercategory='person')]
     labels = collections.Counter(a['kaist_label']
                                  for a in coco['annotations'])
-    assert dict(labels) == IMPROVED_LABELS
+    assert dict(labels) == kaist_improved_counts['labels']
     for a in coco['annotations']:
         assert a['iscrowd'] == int(a['kaist_label'] != 'person')
         assert a['height'] == a['bbox'][3] and 'occlusion' in a

@@ -4,8 +4,7 @@ import collections
 
 import pytest
 
-from msfam_mm.datasets.kaist import (bbgt_ignore_flags, frame_condition,
-                                     frame_to_img_id, load_bbgt,
+from msfam_mm.datasets.kaist import (bbgt_ignore_flags, load_bbgt,
                                      parse_bbgt_lines, read_image_set)
 from msfam_mm.datasets.kaist.bbgt import REASONABLE, BBGtObject
 
@@ -14,30 +13,6 @@ from msfam_mm.datasets.kaist.bbgt import REASONABLE, BBGtObject
 pytestmark = pytest.mark.usefixtures('mmdet_scope')
 
 
-# Published counts of the improved KAIST test annotations (Liu et al.,
-# BMVC 2016), as stated in ../shared/data/README.md and measured once.
-IMPROVED_FRAMES = 2252
-IMPROVED_BOXES = 4254
-IMPROVED_LABELS = {'person': 3390, 'people': 597, 'person?': 177,
-                   'cyclist': 90}
-
-
-def test_day_night_by_set_number_matches_official_lists(
-        kaist_improved_annotations):
-    sets = kaist_improved_annotations / 'imageSets'
-    day = read_image_set(str(sets / 'test-day-20.txt'))
-    night = read_image_set(str(sets / 'test-night-20.txt'))
-    every = read_image_set(str(sets / 'test-all-20.txt'))
-    assert (len(every), len(day), len(night)) == (IMPROVED_FRAMES, 1455, 797)
-    assert set(day) | set(night) == set(every)
-    assert all(frame_condition(f) == 'day' for f in day)
-    assert all(frame_condition(f) == 'night' for f in night)
-    train = read_image_set(str(sets / 'train-all-02.txt'))
-    assert len(train) == 25086  # KAIST's standard training list
-    assert {frame_to_img_id(f) // 10**7 for f in train} == set(range(6))
-
-
-# ------------------------------------------------------------- bbGt parser
 def test_parse_bbgt_full_and_tolerant_lines():
     objs = parse_bbgt_lines([
         '% bbGt version=3',
@@ -72,7 +47,8 @@ def test_parse_bbgt_unknown_version():
         parse_bbgt_lines(['% bbGt version=7'], source='x.txt')
 
 
-def test_all_improved_test_annotations_parse(kaist_improved_annotations):
+def test_all_improved_test_annotations_parse(kaist_improved_annotations,
+                                             kaist_improved_counts):
     frames = read_image_set(
         str(kaist_improved_annotations / 'imageSets' / 'test-all-20.txt'))
     labels, occ, ign, empty, heights = (collections.Counter(),
@@ -87,9 +63,9 @@ def test_all_improved_test_annotations_parse(kaist_improved_annotations):
             occ[o.occlusion] += 1
             ign += o.ignore
             heights.append(o.h)
-    assert len(frames) == IMPROVED_FRAMES
-    assert sum(labels.values()) == IMPROVED_BOXES
-    assert dict(labels) == IMPROVED_LABELS
+    assert len(frames) == kaist_improved_counts['frames']
+    assert sum(labels.values()) == kaist_improved_counts['boxes']
+    assert dict(labels) == kaist_improved_counts['labels']
     assert dict(occ) == {0: 3452, 1: 534, 2: 268}
     assert ign == 0  # no object carries the file's ign flag
     assert empty == 852  # frames without any object

@@ -2,8 +2,9 @@
 mapping, day/night by set number and image-set lists."""
 import pytest
 
-from msfam_mm.datasets.kaist import (frame_to_img_id, img_id_to_frame,
-                                     normalize_frame_id, read_image_set)
+from msfam_mm.datasets.kaist import (frame_condition, frame_to_img_id,
+                                     img_id_to_frame, normalize_frame_id,
+                                     read_image_set)
 
 
 # pipelines are built in the mmdet scope
@@ -34,3 +35,19 @@ def test_read_image_set_errors_name_file_and_line(tmp_path):
         read_image_set(str(path))
     with pytest.raises(FileNotFoundError, match='missing.txt'):
         read_image_set(str(tmp_path / 'missing.txt'))
+
+
+def test_day_night_by_set_number_matches_official_lists(
+        kaist_improved_annotations, kaist_improved_counts):
+    sets = kaist_improved_annotations / 'imageSets'
+    day = read_image_set(str(sets / 'test-day-20.txt'))
+    night = read_image_set(str(sets / 'test-night-20.txt'))
+    every = read_image_set(str(sets / 'test-all-20.txt'))
+    assert len(every) == kaist_improved_counts['frames']
+    assert (len(day), len(night)) == (1455, 797)
+    assert set(day) | set(night) == set(every)
+    assert all(frame_condition(f) == 'day' for f in day)
+    assert all(frame_condition(f) == 'night' for f in night)
+    train = read_image_set(str(sets / 'train-all-02.txt'))
+    assert len(train) == 25086  # KAIST's standard training list
+    assert {frame_to_img_id(f) // 10**7 for f in train} == set(range(6))
