@@ -8,7 +8,8 @@ run.
         [--variants torch:fp32 torch:bf16:cl openvino:bf16 ...] \
         [--vis V --ir I] [--repeats 3] [--kaist-root DIR --kaist-frames 8] \
         [--fuse-tool-frames 8] [--memory 512x640 2160x3840] [--out FILE]
-    python tools/benchmark.py --train-step 4 128 128 --precision fp32 bf16
+    python tools/benchmark.py --train-step 4 256 320 \
+        [--train-variants eager:bf16 compile:bf16] [--train-stages ...]
 
 A variant is ``BACKEND:PRECISION`` plus optional ``:cl`` (channels-last) and
 ``:compile`` (``torch.compile``) for the torch backend; the first variant is
@@ -30,7 +31,9 @@ write) on a few frames with the fastest variant against its model-only
 figure; ``--fuse-tool-frames N`` times the whole ``tools/fuse.py`` process
 on N KAIST frames with the default settings and with ``--backend torch
 --precision bf16``. ``--train-step B H W`` times training steps instead
-(stage 1 and stage 2, forward + loss + backward + Adam, per precision).
+(stage 1, stage 2 and the classifier, forward + loss + backward + Adam,
+eager against compiled as ``CompileHook`` trains:
+msfam_mm.engine.train_step_timing).
 Without checkpoints the networks are randomly initialised
 (``torch.manual_seed(0)``): speed does not depend on the weights, precision
 differences do.
@@ -56,6 +59,7 @@ GOAL_METRICS = ('EN', 'MI', 'SCD', 'VIF', 'Qabf', 'SSIM')
 
 
 def parse_args(argv=None):
+    from msfam_mm.engine.train_step_timing import TRAIN_STAGES
     p = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -73,9 +77,16 @@ def parse_args(argv=None):
     p.add_argument('--variants', nargs='+', default=list(DEFAULT_VARIANTS),
                    help='BACKEND:PRECISION[:cl][:compile] per variant; the '
                    'first is the reference (default: %(default)s)')
-    p.add_argument('--precision', nargs='+', default=['fp32', 'bf16'],
-                   choices=('fp32', 'bf16', 'fp16'),
-                   help='precisions of --train-step')
+    p.add_argument('--classifier-config',
+                   default='configs/msfam_constraint.py',
+                   help='the classifier of --train-step')
+    p.add_argument('--train-variants', nargs='+',
+                   default=['eager:bf16', 'compile:bf16'],
+                   help='eager|compile:PRECISION per --train-step variant; '
+                   'the first is the reference (default: %(default)s)')
+    p.add_argument('--train-stages', nargs='+', default=list(TRAIN_STAGES),
+                   choices=TRAIN_STAGES,
+                   help='the training runs --train-step times')
     p.add_argument('--batch-size', type=int, default=1)
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--warmup', type=int, default=1)
@@ -103,11 +114,12 @@ def parse_args(argv=None):
     p.add_argument('--skip-macs', action='store_true')
     p.add_argument('--train-step', nargs=3, type=int,
                    metavar=('BATCH', 'H', 'W'),
-                   help='instead of inference, time one training step '
+                   help='instead of inference, time training steps '
                    '(forward, loss, backward, Adam) of stage 1 '
-                   '(--stage1-config) and stage 2 (--config) per '
-                   '--precision on random crops of this size (bf16 = '
-                   'the autocast of tools/train.py --amp)')
+                   '(--stage1-config), stage 2 (--config) and the '
+                   'classifier (--classifier-config) per --train-variants '
+                   'on random crops of this size (bf16 = the autocast of '
+                   'tools/train.py --amp; compile = CompileHook)')
     p.add_argument('--out', help='also write the JSON to this file')
     args = p.parse_args(argv)
     if (args.vis is None) != (args.ir is None):
@@ -380,63 +392,6 @@ def peak_memory(args, ckpt):
     return out
 
 
-def time_train_steps(args):
-    """Median seconds per optimizer step of the stage-1 and stage-2 models.
-
-    The models are built from the configs (random weights, seed 0; the
-    checkpoints a config names are not loaded: speed does not depend on
-    them) and stepped as the Runner steps them: ``model(inputs,
-    mode='loss')`` under the precision's autocast (what ``--amp``'s optim
-    wrapper enters), backward, Adam step.
-    """
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from msfam_mm.apis.base_fuser import autocast_context
-    from msfam_mm.registry import MODELS
-    init_default_scope('msfam_mm')
-    batch, h, w = args.train_step
-    device = torch.device(args.device)
-    gen = torch.Generator().manual_seed(0)
-    out = {}
-    for stage, config in (('stage1', args.stage1_config),
-                          ('stage2', args.config)):
-        torch.manual_seed(0)
-        model = MODELS.build(Config.fromfile(config).model).to(device)
-        model.train()
-        params = [p for p in model.parameters() if p.requires_grad]
-        optim = torch.optim.Adam(params, lr=1e-4)
-
-        def crop():
-            return torch.rand(batch, 1, h, w, generator=gen).to(device)
-
-        inputs = crop() if stage == 'stage1' else dict(vis=crop(),
-                                                       ir=crop())
-        entry = {}
-        for prec in args.precision:
-            times = []
-            for k in range(args.warmup + args.repeats):
-                t0 = time.perf_counter()
-                with autocast_context(device, prec):
-                    losses = model(inputs, mode='loss')
-                loss = sum(v for key, v in losses.items() if 'loss' in key)
-                optim.zero_grad()
-                loss.backward()
-                optim.step()
-                if device.type == 'cuda':
-                    torch.cuda.synchronize(device)
-                if k >= args.warmup:
-                    times.append(time.perf_counter() - t0)
-            med = statistics.median(times)
-            entry[prec] = dict(step_s_median=round(med, 3),
-                               step_s_all=[round(t, 3) for t in times])
-            first = args.precision[0]
-            if prec != first:
-                entry[prec]['speedup_vs_' + first] = round(
-                    entry[first]['step_s_median'] / med, 3)
-        out[stage] = dict(config=config, precisions=entry)
-    return out
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.threads:
@@ -459,8 +414,19 @@ def main(argv=None):
         variants=args.variants, repeats=args.repeats, warmup=args.warmup,
         methods={})
     if args.train_step:
+        from msfam_mm.engine.train_step_timing import time_train_steps
+        batch, h, w = args.train_step
+        configs = dict(stage1=args.stage1_config, stage2=args.config,
+                       classifier=args.classifier_config)
+        try:
+            timings = time_train_steps(
+                {s: configs[s] for s in args.train_stages},
+                args.train_variants, batch, h, w, device=args.device,
+                warmup=args.warmup, repeats=args.repeats)
+        except ValueError as err:  # a malformed variant
+            raise SystemExit(f'benchmark.py: {err}')
         result['train_step'] = dict(batch_h_w=list(args.train_step),
-                                    **time_train_steps(args))
+                                    **timings)
         return _emit(result, args)
     vis, ir, source = load_pair(args, shape)
     result['input'] = source
