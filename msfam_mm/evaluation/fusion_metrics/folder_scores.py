@@ -20,6 +20,7 @@ import csv
 import ctypes
 import io
 import math
+import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -181,10 +182,15 @@ def pair_folders(vis_dir: Path, ir_dir: Path,
 
 
 def score_tasks(tasks: Sequence[ScoreTask], workers: int = 1,
-                progress: bool = True):
+                progress: bool = True, start_method: Optional[str] = None):
     """Score every task; return ``(results, errors)``: ``(method, stem,
     values)`` of the scored images in task order, and one message per image
-    that could not be scored."""
+    that could not be scored.
+
+    ``start_method``: how worker processes start (``multiprocessing``'s
+    'fork', 'spawn', ...; default: the platform's). A process that has
+    run torch or OpenCV thread pools before must ask for 'spawn': a forked
+    worker can inherit one of their locks held and wait forever."""
     from tqdm import tqdm
     bar = tqdm(total=len(tasks), desc='eval_fusion', unit='img',
                disable=not progress, file=sys.stderr)
@@ -196,7 +202,8 @@ def score_tasks(tasks: Sequence[ScoreTask], workers: int = 1,
                 done.append(_score_or_report(t))
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=workers,
+            ctx = multiprocessing.get_context(start_method)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                      initializer=init_worker) as pool:
                 for r in pool.map(_score_or_report, tasks, chunksize=2):
                     done.append(r)

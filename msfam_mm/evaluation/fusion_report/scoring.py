@@ -85,8 +85,11 @@ def score_methods(methods: Sequence[Method], pairs: Pairs, work_dir: str,
                 'standard'), sha, fused))
             owner[cache] = m.name
     if todo:
+        # 'spawn': the report has run the fusers' thread pools in this
+        # process, and a forked worker can inherit one of their locks held
         done, errors = folder_scores.score_tasks(
-            [t for t, _, _ in todo], workers=workers, progress=progress)
+            [t for t, _, _ in todo], workers=workers, progress=progress,
+            start_method='spawn')
         if errors:
             raise ReportError('; '.join(errors))
         by_task = {(c, k): v for c, k, v in done}

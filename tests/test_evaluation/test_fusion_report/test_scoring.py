@@ -89,3 +89,24 @@ def test_unscorable_image_is_named(tiny, tmp_path):
     with pytest.raises(ReportError, match='05.png'):
         scoring.score_methods([method], {'tno42/05': pairs['tno42/05']},
                               str(tmp_path / 'work'), progress=False)
+
+
+def test_worker_processes_are_spawned(tiny, tmp_path, monkeypatch):
+    """Two scoring processes give the values of one; they are spawned, not
+    forked: the report runs the fusers' thread pools in its own process
+    first, and a forked worker could inherit one of their locks held (a
+    full-size report run hung that way)."""
+    pairs, method = tiny
+    pairs = {'tno42/05': pairs['tno42/05']}
+    asked = []
+    real = scoring.folder_scores.score_tasks
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get('start_method'))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(scoring.folder_scores, 'score_tasks', spy)
+    one = scoring.score_methods([method], pairs, str(tmp_path / 'w1'), 1,
+                                False)
+    two = scoring.score_methods([method], pairs, str(tmp_path / 'w2'), 2,
+                                False)
+    assert one == two and asked == ['spawn', 'spawn']
