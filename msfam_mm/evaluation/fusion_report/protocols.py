@@ -63,12 +63,15 @@ class Protocol(NamedTuple):
         train_configs: ``ROLE=CONFIG`` of the weights a report scores by
             default (paths from the repository root); the report states
             which images each of them trained on.
+        unseen_test: no training config may hold a test pair (the report
+            says so in bold when one does).
     """
     name: str
     test_sets: Tuple[Tuple[str, str], ...]
     classifier_set: str
     title: str
     train_configs: Tuple[str, ...] = ()
+    unseen_test: bool = False
 
 
 PROTOCOLS: Dict[str, Protocol] = OrderedDict(
@@ -84,7 +87,7 @@ PROTOCOLS: Dict[str, Protocol] = OrderedDict(
                     'stage2=configs/cpu/msfam_stage2_cpu.py')),
     cross=Protocol('cross', ((TNO42, 'TNO-42'), ), TNO42,
                    'the cross-dataset protocol: trained without any TNO '
-                   'image, tested on all 42 TNO pairs'),
+                   'image, tested on all 42 TNO pairs', unseen_test=True),
 )
 
 

@@ -368,6 +368,14 @@ def render_report(data: ReportData) -> str:
             'explains the protocols).')
         add('')
         add(training_table(data.training, data.test_sets))
+        leaks = [f'{t.role} ({len(t.keys & set(keys))} pairs of {name})'
+                 for t in data.training
+                 for name, keys in data.test_sets.items()
+                 if t.keys & set(keys)]
+        if data.protocol.unseen_test and leaks:
+            add('')
+            add('**Not a result of this protocol**: test pairs are among '
+                'the training samples of ' + ', '.join(leaks) + '.')
     else:
         add('**Not stated**: no training config was given.')
     add('')

@@ -114,3 +114,11 @@ def test_render_report_sections():
         in text
     assert '## Model size' not in text and 'classifier on' not in text
     assert 'Not run for this report' in text
+    # the cross protocol may not train on a test pair: said in bold
+    assert ('**Not a result of this protocol**: test pairs are among the '
+            'training samples of stage2 (1 pairs of tno42).') in text
+    clean = seen._replace(keys={'roadscene221/x'})
+    assert 'Not a result' not in render_report(data._replace(
+        training=[clean]))
+    assert 'Not a result' not in render_report(data._replace(
+        protocol=PROTOCOLS['paper'], results={'tno42': res, 'split': res}))
