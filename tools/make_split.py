@@ -3,6 +3,10 @@
 
 Example (the committed files in data/splits were made with the defaults):
     python tools/make_split.py --data-root ../shared/data --out-dir data/splits
+The cross-dataset protocol's RoadScene split (configs/cross/):
+    python tools/make_split.py --data-root ../shared/data \
+        --pairs roadscene221/vi:roadscene221/ir --name roadscene \
+        --held-out-name val
 
 Writes <out-dir>/<name>_train.txt and <name>_test.txt, one
 "<visible> <infrared>" pair per line, relative to the data root.
@@ -29,6 +33,9 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out-dir', default='data/splits')
     parser.add_argument('--name', default='tno_roadscene')
+    parser.add_argument('--held-out-name', default='test',
+                        help='what the held-out part is called in its file '
+                        'name: test, or val for a validation split')
     return parser.parse_args(argv)
 
 
@@ -46,6 +53,7 @@ def main(argv=None):
     except (ValueError, OSError) as err:
         sys.exit(f'make_split: {err}')
     for part, pairs in split.items():
+        part = args.held_out_name if part == 'test' else part
         path = osp.join(args.out_dir, f'{args.name}_{part}.txt')
         header = (f'{part} split of {len(split["train"]) + len(split["test"])}'
                   f' pairs (test_ratio={args.test_ratio}, seed={args.seed})\n'

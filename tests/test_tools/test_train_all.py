@@ -1,0 +1,75 @@
+"""tools/train_all.py: classifier -> stage 1 -> stage 2 -> export -> TNO-42
+scores in one command, resumed where it stopped."""
+import json
+
+import pytest
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, load_tool,
+                                                    tno42, capsys):
+    steps = tmp_path / 'steps.json'
+    steps.write_text(json.dumps(dict(train_step={
+        name: dict(variants={'compile:bf16': dict(step_s_median=s,
+                                                  first_step_s=10.0)})
+        for name, s in (('classifier', 0.5), ('stage1', 2.0),
+                        ('stage2', 4.0))})))
+    work = tmp_path / 'run'
+    rc = load_tool('train_all').main([
+        '--protocol', 'cross', '--budget-minutes', '60', '--dry-run',
+        '--step-times', str(steps), '--data-root', str(tno42.parent),
+        '--work-dir', str(work)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert 'protocol cross on cpu, budget 60.0 min' in out
+    for name in ('classifier', 'stage1', 'stage2'):
+        assert f'configs/{name}.py --amp' in out
+    assert not (work / 'plan.json').exists()
+    assert not (work / 'configs').exists()
+
+
+def test_step_times_without_the_variant_are_refused(tmp_path, load_tool):
+    steps = tmp_path / 'steps.json'
+    steps.write_text(json.dumps(dict(train_step={})))
+    with pytest.raises(SystemExit, match='no compile timing of classifier'):
+        load_tool('train_all').main(['--step-times', str(steps),
+                                     '--dry-run', '--work-dir',
+                                     str(tmp_path / 'run')])
+
+
+@pytest.mark.slow
+def test_smoke_run_end_to_end_then_resume(tmp_path, load_tool, tno42,
+                                          tno42_fusions, kaist_sample,
+                                          roadscene221, capsys):
+    """Two eager updates per training on the real data (about 3 minutes):
+    every stage hands its checkpoint on, the export and the TNO-42 report
+    are written; a second start retrains nothing."""
+    train_all = load_tool('train_all')
+    work = tmp_path / 'run'
+    args = ['--protocol', 'cross', '--smoke', '--data-root',
+            str(tno42.parent), '--work-dir', str(work)]
+    assert train_all.main(args) == 0
+    plan = json.loads((work / 'plan.json').read_text())
+    assert {t['iters'] for t in plan['trainings'].values()} == {2}
+    done = {name: json.loads((work / name / 'done.json').read_text())
+            for name in ('classifier', 'stage1', 'stage2')}
+    assert done['classifier']['checkpoint'].endswith(
+        'best_constraint_accuracy_iter_2.pth')
+    assert done['stage1']['checkpoint'].endswith('iter_2.pth')
+    assert 'best_fusion_balanced_iter_' in done['stage2']['checkpoint']
+    # stage 2 trained from the other two runs' checkpoints
+    stage2_cfg = (work / 'configs' / 'stage2.py').read_text()
+    assert done['stage1']['checkpoint'] in stage2_cfg
+    assert done['classifier']['checkpoint'] in stage2_cfg
+    assert (work / 'export' / 'msfam_cross_stage2_fp16.pth').is_file()
+    assert (work / 'export' / 'msfam_cross_classifier_fp16.pth').is_file()
+    report = (work / 'report' / 'cross.md').read_text()
+    assert 'TNO-42' in report and 'SeAFusion' in report
+    summary = json.loads((work / 'summary.json').read_text())
+    assert set(summary['seconds']) >= {'classifier', 'stage1', 'stage2',
+                                       'export', 'report'}
+    capsys.readouterr()
+    assert train_all.main(args + ['--skip-report']) == 0
+    out = capsys.readouterr().out
+    assert 'resuming the plan' in out
+    for name in ('classifier', 'stage1', 'stage2'):
+        assert f'{name} done earlier' in out

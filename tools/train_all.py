@@ -1,0 +1,291 @@
+#!/usr/bin/env python
+"""From nothing to weights: MSFAM's three trainings of a protocol, TNO-42
+scoring and the fp16 export, in one resumable command.
+
+    python tools/train_all.py --protocol cross --device cpu \
+        --budget-minutes 120 [--data-root data/] [--work-dir DIR] \
+        [--step-times FILE] [--eager] [--dry-run] [--max-iters N] \
+        [--max-pairs N] [--skip-report] [--replan]
+
+Runs, in order (Sections 3.3-3.5, 4.1): the Semantic Constraint classifier,
+stage 1, stage 2 with the full Eq. 2, then tools/make_report.py on the
+protocol's test set and tools/export_weights.py (fp16). Before it starts it
+measures a few compiled training steps of each (or reads --step-times, the
+JSON of ``tools/benchmark.py --train-step``), fits the lengths to the budget
+(msfam_mm.apis.training_plan: the paper's schedule when it fits, else every
+training shortened by one factor) and prints the plan. The plan, the
+configs it runs and each finished training are kept in the work dir
+(default work_dirs/train_all/<protocol>): run the same command again and
+it continues where it stopped, with the same plan. Each training runs as
+``tools/train.py CONFIG --amp`` in its own process (bf16 autocast on CPU,
+fp16 on CUDA). docs/training.md, "One command", has the GPU recipe.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: the checkpoint each training hands on: its best by validation, else its
+#: last (file name patterns of mmengine's CheckpointHook)
+HANDED_ON = dict(classifier='best_constraint_accuracy_iter_*.pth',
+                 stage1='iter_*.pth', stage2='best_fusion_balanced_iter_*.pth')
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--protocol', choices=('cross', 'paper'), default='cross')
+    p.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
+    p.add_argument('--budget-minutes', type=float, default=120.0,
+                   help='wall time of the three trainings (default '
+                   '%(default)s); the scoring and export come after it')
+    p.add_argument('--work-dir', help='default: work_dirs/train_all/'
+                   '<protocol>')
+    p.add_argument('--data-root', default='data/',
+                   help='holds roadscene221/, kaist_sample/, tno42/ '
+                   '(data/README.md)')
+    p.add_argument('--step-times', help='JSON of tools/benchmark.py '
+                   '--train-step instead of measuring before the plan')
+    p.add_argument('--eager', action='store_true',
+                   help='train without torch.compile (no CompileHook)')
+    p.add_argument('--dry-run', action='store_true',
+                   help='print the plan and the commands, run nothing')
+    p.add_argument('--replan', action='store_true',
+                   help='fit a new plan although the work dir has one')
+    p.add_argument('--max-iters', type=int,
+                   help='cap every training at N updates')
+    p.add_argument('--smoke', action='store_true',
+                   help='check the whole chain in minutes: 2 eager updates '
+                   'of batch 2 per training, validation and scoring on 2 '
+                   'pairs, no timing (the weights are meaningless)')
+    p.add_argument('--max-pairs', type=int, default=0,
+                   help='score only the N smallest test pairs (0: all)')
+    p.add_argument('--skip-report', action='store_true',
+                   help='stop after the export (e.g. on a GPU machine '
+                   'without the published fusions)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   default={}, metavar='KEY=VALUE',
+                   help='applied to every training (e.g. '
+                   'train_dataloader.batch_size=2)')
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.eager, args.max_iters = True, 2
+        args.max_pairs = args.max_pairs or 2
+    return args
+
+
+def smoke_config(cfg):
+    """--smoke: batch 2, validation on the first 2 images of each set."""
+    cfg.train_dataloader.batch_size = 2
+    val = cfg.get('val_dataloader')
+    if val is not None:
+        sets = val.dataset.get('datasets', [val.dataset])
+        for dataset in sets:
+            dataset.indices = 2
+
+
+def measure_steps(args, plan_mod):
+    """Seconds per update (compiled unless --eager) and of the first one,
+    per training, at the paper's batch and crop; seconds of one
+    validation."""
+    from msfam_mm.engine.train_step_timing import time_stage
+    precision = 'fp16' if args.device == 'cuda' else 'bf16'
+    variant = f'{"eager" if args.eager else "compile"}:{precision}'
+    steps = {}
+    for name, config in plan_mod.PROTOCOL_CONFIGS[args.protocol].items():
+        batch, h, w = plan_mod.TIMING_SHAPES[name]
+        print(f'train_all: timing {name} ({variant}, batch {batch}, '
+              f'{h}x{w}) ...', flush=True)
+        entry = time_stage(config, [variant], batch, h, w, args.device,
+                           warmup=0, repeats=2)[variant]
+        steps[name] = dict(step_s=entry['step_s_median'],
+                           compile_s=entry['first_step_s'])
+    return steps
+
+
+def steps_from_benchmark(path, eager):
+    with open(path) as f:
+        data = json.load(f).get('train_step', {})
+    steps = {}
+    for name in ('classifier', 'stage1', 'stage2'):
+        variants = data.get(name, {}).get('variants', {})
+        pick = [v for k, v in variants.items()
+                if k.startswith('eager:' if eager else 'compile:')]
+        if not pick:
+            sys.exit(f'train_all: {path} has no '
+                     f'{"eager" if eager else "compile"} timing of {name} '
+                     '(tools/benchmark.py --train-step)')
+        steps[name] = dict(step_s=pick[0]['step_s_median'],
+                           compile_s=pick[0]['first_step_s'])
+    return steps
+
+
+def validation_seconds(protocol, data_root, steps, plan_mod, lengths):
+    """One validation: a forward is about a third of a training step
+    (forward + backward); stage 2 validates whole images (scaled by their
+    pixels from the timed crops) and scores each."""
+    import numpy as np
+    from mmengine.registry import DATASETS, init_default_scope
+
+    from msfam_mm.evaluation.fusion_metrics.evaluate import evaluate_fusion
+    init_default_scope('msfam_mm')
+    rng = np.random.default_rng(0)
+    img = [rng.integers(0, 256, (450, 620), np.uint8) for _ in range(3)]
+    t0 = time.perf_counter()
+    evaluate_fusion(*img, metrics=('EN', 'MI', 'SCD', 'SSIM', 'CC'))
+    metric_s = time.perf_counter() - t0
+    out = {}
+    for name, length in lengths.items():
+        if not length['val_interval']:
+            continue
+        batch, h, w = plan_mod.TIMING_SHAPES[name]
+        cfg = plan_mod.load_config(
+            plan_mod.PROTOCOL_CONFIGS[protocol][name], data_root)
+        n = len(DATASETS.build(cfg.val_dataloader.dataset))
+        forward = steps[name]['step_s'] / 3 / batch
+        if name == 'stage2':
+            out[name] = n * (forward * (450 * 620) / (h * w) + metric_s)
+        else:
+            out[name] = n * forward
+    return out
+
+
+def find_one(folder, pattern):
+    found = sorted(glob.glob(osp.join(folder, pattern)),
+                   key=osp.getmtime)
+    return found[-1] if found else None
+
+
+def run(cmd):
+    print('train_all: $ ' + ' '.join(cmd), flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO)
+    if proc.returncode != 0:
+        sys.exit(f'train_all: the command above failed (exit '
+                 f'{proc.returncode}); fix it and run train_all again: it '
+                 'resumes here')
+    return time.perf_counter() - t0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from msfam_mm.apis import training_plan as tp
+    from msfam_mm.utils import write_text_atomic
+    work = args.work_dir or osp.join('work_dirs', 'train_all', args.protocol)
+    work = osp.abspath(work)
+    os.makedirs(work, exist_ok=True)
+    plan_path = osp.join(work, 'plan.json')
+    try:
+        plan = None if args.replan else tp.load_plan(plan_path)
+    except tp.PlanError as err:
+        sys.exit(f'train_all: {err}')
+    if plan is not None:
+        if plan['protocol'] != args.protocol:
+            sys.exit(f'train_all: {work} holds a {plan["protocol"]} run; '
+                     'use another --work-dir')
+        print(f'train_all: resuming the plan of {plan_path} (budget '
+              f'{plan["budget_minutes"]} min; --replan for a new one)')
+    else:
+        lengths = {t: tp.paper_length(tp.load_config(c, args.data_root))
+                   for t, c in tp.PROTOCOL_CONFIGS[args.protocol].items()}
+        if args.smoke:
+            steps = {t: dict(step_s=0.0, compile_s=0.0) for t in lengths}
+        elif args.step_times:
+            steps = steps_from_benchmark(args.step_times, args.eager)
+        else:
+            steps = measure_steps(args, tp)
+        val_s = {} if args.smoke else validation_seconds(
+            args.protocol, args.data_root, steps, tp, lengths)
+        plan = tp.fit_plan(args.protocol, args.budget_minutes, steps, val_s,
+                           args.device, lengths, args.max_iters)
+        plan['eager'] = args.eager
+        plan['smoke'] = args.smoke
+        plan['validation_s'] = {k: round(v, 1) for k, v in val_s.items()}
+        if not args.dry_run:
+            tp.save_plan(plan, plan_path)
+    print(tp.format_plan(plan), flush=True)
+
+    work_dirs = {t: osp.join(work, t) for t in tp.TRAININGS}
+    handed = {}
+    summary_path = osp.join(work, 'summary.json')
+    summary = {}
+    if osp.isfile(summary_path):
+        with open(summary_path) as f:
+            summary = json.load(f)
+    for name in tp.TRAININGS:
+        entry = plan['trainings'][name]
+        done_path = osp.join(work_dirs[name], 'done.json')
+        if osp.isfile(done_path):
+            with open(done_path) as f:
+                handed[name] = json.load(f)['checkpoint']
+            print(f'train_all: {name} done earlier: {handed[name]}')
+            continue
+        cfg = tp.stage_overrides(name, entry, work_dirs, handed,
+                                 eager=plan.get('eager', False),
+                                 extra=args.cfg_options)
+        if plan.get('smoke'):
+            smoke_config(cfg)
+        config_path = osp.join(work, 'configs', f'{name}.py')
+        cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'),
+               config_path, '--amp', '--data-root', args.data_root]
+        if osp.isfile(osp.join(work_dirs[name], 'last_checkpoint')):
+            cmd.append('--resume')
+        if args.dry_run:
+            print(f'train_all: would write {config_path} and run\n  ' +
+                  ' '.join(cmd))
+            handed[name] = osp.join(work_dirs[name], HANDED_ON[name])
+            continue
+        os.makedirs(osp.dirname(config_path), exist_ok=True)
+        tp.write_stage_config(cfg, config_path)
+        seconds = run(cmd)
+        ckpt = find_one(work_dirs[name], HANDED_ON[name]) or find_one(
+            work_dirs[name], 'iter_*.pth')
+        if ckpt is None:
+            sys.exit(f'train_all: {name} finished without a checkpoint in '
+                     f'{work_dirs[name]}')
+        handed[name] = ckpt
+        summary.setdefault('seconds', {})[name] = round(
+            summary.get('seconds', {}).get(name, 0) + seconds, 1)
+        write_text_atomic(done_path, json.dumps(dict(
+            checkpoint=ckpt, iters=entry['iters'],
+            finished=time.strftime('%Y-%m-%d %H:%M:%S')), indent=2))
+        write_text_atomic(summary_path, json.dumps(summary, indent=2))
+    if args.dry_run:
+        return 0
+    stage2_config = osp.join(work, 'configs', 'stage2.py')
+    export_dir = osp.join(work, 'export')
+    seconds = run([sys.executable, osp.join(REPO, 'tools',
+                                            'export_weights.py'),
+                   handed['stage2'], '--classifier', handed['classifier'],
+                   '--config', stage2_config, '--out-dir', export_dir,
+                   '--prefix', f'msfam_{args.protocol}'])
+    summary.setdefault('seconds', {})['export'] = round(seconds, 1)
+    if not args.skip_report:
+        report = [sys.executable, osp.join(REPO, 'tools', 'make_report.py'),
+                  '--protocol', args.protocol, '--data-root', args.data_root,
+                  '--config', stage2_config,
+                  '--checkpoint', handed['stage2'],
+                  '--classifier', handed['classifier'],
+                  '--out-dir', osp.join(work, 'report'),
+                  '--work-dir', osp.join(work, 'report_cache'),
+                  '--speed-repeats', '0', '--max-pairs', str(args.max_pairs)]
+        for name in tp.TRAININGS:
+            report += ['--train-config',
+                       f'{name}={osp.join(work, "configs", name + ".py")}']
+        summary['seconds']['report'] = round(run(report), 1)
+    summary['checkpoints'] = handed
+    write_text_atomic(summary_path, json.dumps(summary, indent=2))
+    print(f'train_all: done; weights in {export_dir}, scores in '
+          f'{osp.join(work, "report")}, times in {summary_path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
