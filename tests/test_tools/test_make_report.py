@@ -100,12 +100,17 @@ def test_cross_protocol_end_to_end(report_tool, exported, tiny_data_root,
     assert img is not None
 
 
-def test_cross_protocol_needs_training_configs(report_tool, tmp_path,
-                                               capsys):
+def test_cross_protocol_reads_its_training_configs(report_tool, tmp_path,
+                                                   capsys):
+    """The cross protocol states the images of configs/cross/ by default;
+    a data root without them is named before anything is fused."""
     rc = report_tool.main(['--protocol', 'cross', '--out-dir',
-                           str(tmp_path)])
+                           str(tmp_path), '--data-root',
+                           str(tmp_path / 'nowhere')])
     assert rc == 2
-    assert '--train-config ROLE=CONFIG' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "configs/cross/msfam_stage1_cross.py" in err
+    assert 'nowhere/roadscene221/vi' in err
     assert not list(tmp_path.iterdir())
 
 

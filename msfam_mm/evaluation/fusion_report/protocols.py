@@ -87,7 +87,12 @@ PROTOCOLS: Dict[str, Protocol] = OrderedDict(
                     'stage2=configs/cpu/msfam_stage2_cpu.py')),
     cross=Protocol('cross', ((TNO42, 'TNO-42'), ), TNO42,
                    'the cross-dataset protocol: trained without any TNO '
-                   'image, tested on all 42 TNO pairs', unseen_test=True),
+                   'image, tested on all 42 TNO pairs',
+                   # what tools/train_all.py --protocol cross trains
+                   ('stage1=configs/cross/msfam_stage1_cross.py',
+                    'classifier=configs/cross/msfam_constraint_cross.py',
+                    'stage2=configs/cross/msfam_stage2_cross.py'),
+                   unseen_test=True),
 )
 
 
