@@ -65,13 +65,16 @@ def _autocast(device: torch.device, precision: str):
 def build_training_model(config: str, device) -> torch.nn.Module:
     """The model of a training config, random weights (seed 0), without the
     checkpoints it would load (speed does not depend on them)."""
+    from mmengine.registry import DefaultScope
+
     from msfam_mm.registry import MODELS
     cfg = Config.fromfile(config).model
     for key in ('stage1_checkpoint', 'classifier_checkpoint'):
         if key in cfg:
             cfg[key] = None
     torch.manual_seed(0)
-    model = MODELS.build(cfg).to(device)
+    with DefaultScope.overwrite_default_scope('msfam_mm'):
+        model = MODELS.build(cfg).to(device)
     model.train()
     return model
 
@@ -173,8 +176,6 @@ def time_train_steps(configs: Dict[str, str], variants: Sequence[str],
         ...                  'finite']
         True
     """
-    from mmengine.registry import init_default_scope
-    init_default_scope('msfam_mm')
     for text in variants:
         parse_train_variant(text)  # every variant checked before any runs
     return {stage: dict(config=config,
