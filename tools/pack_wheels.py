@@ -4,7 +4,8 @@ mmengine and its pure-Python (or small binary) dependencies, for that
 machine's Python, without what such machines already have (torch, numpy,
 OpenCV).
 
-    python tools/pack_wheels.py --python-version 3.12 --out .whl/py312
+    python tools/pack_wheels.py --python-version 3.12 --out .whl/py312 \
+        [--have NAME ...]
     # on the machine (no network), from the repository copy:
     python -m pip install --no-index --no-deps .whl/py312/*.whl
     python -m pip install --no-index --no-deps --no-build-isolation -e .
@@ -23,7 +24,9 @@ import sys
 #: what the fusion core needs beyond torch, numpy and OpenCV
 #: (requirements/fusion.txt; mmengine brings the rest as dependencies)
 PACKAGES = ('mmengine==0.10.7', 'tqdm>=4.66')
-#: already on the GPU machines (torch with CUDA, numpy, OpenCV)
+#: what a GPU machine with PyTorch has (torch with CUDA, numpy, OpenCV);
+#: --have names more (the lent H200's image holds matplotlib, PyYAML,
+#: rich, Pillow, tqdm and their dependencies: docs/training.md)
 SKIP = ('numpy', 'opencv_python', 'opencv_python_headless', 'torch')
 
 
@@ -32,8 +35,10 @@ def main(argv=None):
     p.add_argument('--python-version', default='3.12')
     p.add_argument('--platform', default='manylinux_2_28_x86_64')
     p.add_argument('--out', default='.whl/py312')
-    p.add_argument('--keep', nargs='*', default=[],
-                   help='keep these of the usually skipped packages')
+    p.add_argument('--have', nargs='*', default=list(SKIP),
+                   help='packages the machine has: their wheels are not '
+                   'kept (wheel names, e.g. opencv_python; default: '
+                   '%(default)s)')
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     platforms = [args.platform, 'manylinux2014_x86_64',
@@ -47,7 +52,7 @@ def main(argv=None):
     if subprocess.run(cmd).returncode != 0:
         sys.exit('pack_wheels: pip download failed (network, or a package '
                  'without a wheel for this Python)')
-    skip = [s for s in SKIP if s not in args.keep]
+    skip = [name.lower().replace('-', '_') for name in args.have]
     kept = 0
     for path in sorted(glob.glob(os.path.join(args.out, '*.whl'))):
         name = os.path.basename(path).split('-')[0].lower()
