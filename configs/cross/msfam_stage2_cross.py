@@ -35,9 +35,12 @@ test_dataloader = val_dataloader
 # the metrics of the selection criterion and the cheap ones of Section 4.1
 # (VIF and Qabf cost most of a validation on a CPU; the test report has
 # them)
-val_evaluator = dict(type='FusionMetric',
-                     metrics=('EN', 'MI', 'SCD', 'SSIM', 'CC'),
-                     balanced=True, per_source=True)
+# (a list: mmengine reads a dict with a 'metrics' key as an Evaluator's
+# config, and FusionMetric's own argument has that name)
+val_evaluator = [
+    dict(type='FusionMetric', metrics=('EN', 'MI', 'SCD', 'SSIM', 'CC'),
+         balanced=True, per_source=True)
+]
 test_evaluator = val_evaluator
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
                  max_iters=max_iters, val_interval=val_interval)

@@ -71,8 +71,23 @@ def test_stage2_is_the_full_eq2_selected_on_both_sources(cross):
     assert (loss.l1_weight, loss.constraint_weight,
             loss.pull_push_weight) == (1.0, 0.84, 2.0)  # Eq. 2
     assert cfg.default_hooks.checkpoint.save_best == 'fusion/balanced'
-    assert cfg.val_evaluator.balanced
+    assert cfg.val_evaluator[0]['balanced']
     assert cfg.train_cfg.max_iters == 20 * 50  # 20 epochs of 199 pairs
     for name in ('classifier', 'stage1', 'stage2'):
         hooks = [h['type'] for h in cross[name][0].custom_hooks]
         assert 'CompileHook' in hooks, name
+
+
+def test_stage2_validation_metric_builds_as_the_runner_builds_it(cross):
+    """mmengine reads a dict with a 'metrics' key as an Evaluator config;
+    FusionMetric's own argument has that name, so the config lists it."""
+    import copy
+
+    from mmengine.runner import Runner
+    cfg = cross['stage2'][0]
+    with DefaultScope.overwrite_default_scope('msfam_mm'):
+        evaluator = Runner.build_evaluator(  # uses no runner state
+            None, copy.deepcopy(cfg.val_evaluator))
+    (metric, ) = evaluator.metrics
+    assert type(metric).__name__ == 'FusionMetric'
+    assert metric.balanced and metric.per_source
