@@ -93,8 +93,11 @@ DOCUMENTED_CHANGES = {
                                  'train_cfg.val_interval': 1000,
                                  **PRECISE_BN}),
 }
-# the configs outside the table: the paper's recipe and the shipped one
+# the configs outside the table: the paper's recipe and the shipped one,
+# and the cross-dataset protocol's (test_cross_configs.py checks its data)
 PAPER = ['msfam_constraint.py', 'msfam_stage1.py', 'msfam_stage2.py']
+CROSS = ['cross/msfam_constraint_cross.py', 'cross/msfam_stage1_cross.py',
+         'cross/msfam_stage2_cross.py']
 
 
 def load(name: str) -> Config:
@@ -136,7 +139,7 @@ def test_every_fusion_config_is_accounted_for():
     """A new config gets a row in DOCUMENTED_CHANGES (and in
     configs/README.md), so nobody has to guess what it is."""
     assert set(FUSION_CONFIGS) == (set(DOCUMENTED_CHANGES) | set(PAPER)
-                                   | set(SHIPPED.values()))
+                                   | set(SHIPPED.values()) | set(CROSS))
 
 
 @pytest.mark.parametrize('name', FUSION_CONFIGS)
