@@ -282,8 +282,10 @@ def main(argv=None):
         summary['seconds']['report'] = round(run(report), 1)
     summary['checkpoints'] = handed
     write_text_atomic(summary_path, json.dumps(summary, indent=2))
-    print(f'train_all: done; weights in {export_dir}, scores in '
-          f'{osp.join(work, "report")}, times in {summary_path}')
+    scores = 'not scored (--skip-report)' if args.skip_report else \
+        f'scores in {osp.join(work, "report")}'
+    print(f'train_all: done; weights in {export_dir}, {scores}, times in '
+          f'{summary_path}')
     return 0
 
 
