@@ -263,19 +263,26 @@ def stage2_cfg():
     return build
 
 
-@pytest.fixture(scope='session')
-def stage1_ckpt(repo_root, data_root, tmp_path_factory):
-    """A 2-iteration run of configs/msfam_stage1.py on the real pairs."""
+def _train_shrunk(repo_root, name, work, data_root):
+    """Train a shrunk config (``_fast_cfg``) with mmengine's Runner, leaving
+    the default scopes as they were (a session fixture runs inside some
+    test's scope)."""
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
-    work = tmp_path_factory.mktemp('stage1')
     saved = DefaultScope._instance_dict.copy()
-    runner = Runner.from_cfg(
-        _fast_cfg(repo_root, 'msfam_stage1', work, data_root))
+    runner = Runner.from_cfg(_fast_cfg(repo_root, name, work, data_root))
     runner.train()
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(saved)
+    return runner
+
+
+@pytest.fixture(scope='session')
+def stage1_ckpt(repo_root, data_root, tmp_path_factory):
+    """A 2-iteration run of configs/msfam_stage1.py on the real pairs."""
+    work = tmp_path_factory.mktemp('stage1')
+    runner = _train_shrunk(repo_root, 'msfam_stage1', work, data_root)
     assert runner.iter == 2
     loss = runner.message_hub.get_scalar('train/loss_rec').current()
     assert torch.isfinite(torch.tensor(loss))
@@ -286,16 +293,8 @@ def stage1_ckpt(repo_root, data_root, tmp_path_factory):
 def classifier_ckpt(repo_root, data_root, tmp_path_factory):
     """The best checkpoint of a 2-iteration run of
     configs/msfam_constraint.py on the real images."""
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import Runner
-
     work = tmp_path_factory.mktemp('constraint')
-    saved = DefaultScope._instance_dict.copy()
-    runner = Runner.from_cfg(
-        _fast_cfg(repo_root, 'msfam_constraint', work, data_root))
-    runner.train()
-    DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(saved)
+    runner = _train_shrunk(repo_root, 'msfam_constraint', work, data_root)
     assert runner.iter == 2
     acc = runner.message_hub.get_scalar('val/constraint/accuracy').current()
     assert 0. <= acc <= 100.

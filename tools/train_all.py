@@ -93,8 +93,7 @@ def smoke_config(cfg):
 
 def measure_steps(args, plan_mod):
     """Seconds per update (compiled unless --eager) and of the first one,
-    per training, at the paper's batch and crop; seconds of one
-    validation."""
+    per training, at the paper's batch and crop."""
     from msfam_mm.engine.train_step_timing import time_stage
     precision = 'fp16' if args.device == 'cuda' else 'bf16'
     variant = f'{"eager" if args.eager else "compile"}:{precision}'
@@ -128,19 +127,16 @@ def steps_from_benchmark(path, eager):
 
 
 def validation_seconds(protocol, data_root, steps, plan_mod, lengths):
-    """One validation: a forward is about a third of a training step
-    (forward + backward); stage 2 validates whole images (scaled by their
-    pixels from the timed crops) and scores each."""
+    """Seconds of one validation per training: a forward pass is about a
+    third of a training step (forward + backward); stage 2 validates whole
+    images (its step time scaled by their mean pixels over the timed
+    crop's) and scores each (timed here on one image of that size)."""
+    import cv2
     import numpy as np
     from mmengine.registry import DATASETS, init_default_scope
 
     from msfam_mm.evaluation.fusion_metrics.evaluate import evaluate_fusion
     init_default_scope('msfam_mm')
-    rng = np.random.default_rng(0)
-    img = [rng.integers(0, 256, (450, 620), np.uint8) for _ in range(3)]
-    t0 = time.perf_counter()
-    evaluate_fusion(*img, metrics=('EN', 'MI', 'SCD', 'SSIM', 'CC'))
-    metric_s = time.perf_counter() - t0
     out = {}
     for name, length in lengths.items():
         if not length['val_interval']:
@@ -148,12 +144,21 @@ def validation_seconds(protocol, data_root, steps, plan_mod, lengths):
         batch, h, w = plan_mod.TIMING_SHAPES[name]
         cfg = plan_mod.load_config(
             plan_mod.PROTOCOL_CONFIGS[protocol][name], data_root)
-        n = len(DATASETS.build(cfg.val_dataloader.dataset))
+        dataset = DATASETS.build(cfg.val_dataloader.dataset)
         forward = steps[name]['step_s'] / 3 / batch
-        if name == 'stage2':
-            out[name] = n * (forward * (450 * 620) / (h * w) + metric_s)
-        else:
-            out[name] = n * forward
+        if name != 'stage2':
+            out[name] = len(dataset) * forward
+            continue
+        pixels = np.mean([cv2.imread(dataset.get_data_info(i)['vis_path'],
+                                     cv2.IMREAD_GRAYSCALE).size
+                          for i in range(len(dataset))])
+        side = int(np.sqrt(pixels))
+        img = np.random.default_rng(0).integers(0, 256, (3, side, side),
+                                                np.uint8)
+        t0 = time.perf_counter()
+        evaluate_fusion(*img, metrics=('EN', 'MI', 'SCD', 'SSIM', 'CC'))
+        metric_s = time.perf_counter() - t0
+        out[name] = len(dataset) * (forward * pixels / (h * w) + metric_s)
     return out
 
 
@@ -178,8 +183,14 @@ def main(argv=None):
     args = parse_args(argv)
     from msfam_mm.apis import training_plan as tp
     from msfam_mm.utils import write_text_atomic
-    work = args.work_dir or osp.join('work_dirs', 'train_all', args.protocol)
-    work = osp.abspath(work)
+    work = osp.abspath(args.work_dir or osp.join(
+        'work_dirs', 'train_all', args.protocol))
+    # the configs are named from the repository root, the user's paths
+    # from where the command was given
+    args.data_root = osp.abspath(args.data_root)
+    if args.step_times:
+        args.step_times = osp.abspath(args.step_times)
+    os.chdir(REPO)
     os.makedirs(work, exist_ok=True)
     plan_path = osp.join(work, 'plan.json')
     try:
