@@ -48,6 +48,9 @@ PROTOCOL_CONFIGS = {
 MIN_ITERS = 20
 #: the rate of a shortened schedule (docs/training.md, the CPU recipe)
 SHORT_LR, SHORT_ETA_MIN = 1e-3, 1e-5
+#: a planned training saves a checkpoint at least this often (minutes of
+#: training at the planned step time): what an interrupted run loses
+CHECKPOINT_MINUTES = 10
 #: the batch and crop each training is timed at: the paper's (Section 4.1)
 TIMING_SHAPES = dict(classifier=(16, 256, 320), stage1=(4, 256, 320),
                      stage2=(4, 256, 320))
@@ -192,7 +195,13 @@ def stage_overrides(name: str, entry: dict, work_dirs: Dict[str, str],
                              by_epoch=False)
     ckpt = cfg.default_hooks.checkpoint
     ckpt.by_epoch = False
-    ckpt.interval = entry['val_interval'] or max(1, min(250, iters))
+    # at most CHECKPOINT_MINUTES of training lost when a run stops (and at
+    # every validation, where the best checkpoint is chosen)
+    interval = max(1, min(iters, int(CHECKPOINT_MINUTES * 60 /
+                                      max(entry['step_s'], 1e-6))))
+    if entry['val_interval']:
+        interval = min(interval, entry['val_interval'])
+    ckpt.interval = interval
     ckpt.save_last = True
     if entry['short_schedule']:
         cfg.optim_wrapper.optimizer.lr = SHORT_LR

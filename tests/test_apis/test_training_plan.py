@@ -89,9 +89,13 @@ def test_stage_config_of_a_short_schedule(tmp_path, repo_root,
     hooks = [h['type'] for h in cfg.custom_hooks]
     assert hooks == ['FreezeCheckHook', 'CompileHook']
     assert cfg.default_hooks.checkpoint.save_best == 'fusion/balanced'
+    # checkpoints at every validation (22 updates, under 10 minutes here)
+    assert cfg.default_hooks.checkpoint.interval == 22
     eager = tp.stage_overrides('stage1', plan['trainings']['stage1'],
                                work_dirs, handed, eager=True)
     assert [h['type'] for h in eager.custom_hooks] == []
+    # no validation: every 10 minutes of 2 s updates
+    assert eager.default_hooks.checkpoint.interval == 10 * 60 // 2
     # the written config reads back the same
     path = tmp_path / 'stage2.py'
     tp.write_stage_config(cfg, str(path))
