@@ -114,8 +114,9 @@ class CompileHook(Hook):
         options: keyword arguments of ``torch.compile`` (default:
             ``dynamic=False``: the training crops have one size).
         enabled: ``False`` keeps the hook in the config but trains eagerly
-            (``--cfg-options custom_hooks.N.enabled=False``, or
-            ``tools/train.py --eager``).
+            (``tools/train.py ... --cfg-options
+            custom_hooks.N.enabled=False``; ``tools/train_all.py --eager``
+            leaves the hook out).
 
     Example:
         >>> custom_hooks = [dict(type='CompileHook')]
