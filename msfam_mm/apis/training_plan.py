@@ -164,8 +164,9 @@ def fit_plan(protocol: str, budget_minutes: float,
             # as many validations as the paper's schedule has, at most
             interval = max(1, min(iters, math.ceil(
                 iters / max(1, paper // interval))))
+        validations = iters // interval if interval else 0
         estimate = (steps[t]['compile_s'] + iters * steps[t]['step_s'] +
-                    n_validations(t, iters) * validation_s.get(t, 0.0))
+                    validations * validation_s.get(t, 0.0))
         total += estimate
         trainings[t] = dict(config=configs[t], iters=iters,
                             paper_iters=paper, val_interval=interval,

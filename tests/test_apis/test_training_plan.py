@@ -48,7 +48,9 @@ def test_a_short_budget_shortens_every_training_by_one_factor():
     assert t['classifier']['val_interval'] == -(-642 // 6)  # 107
     assert t['stage2']['val_interval'] == -(-214 // 10)  # 22
     assert t['stage1']['val_interval'] is None
-    # the estimate is what the budget holds
+    # the estimate: compiles 140 s, updates 642 * 0.5 + 2161 * 2 + 214 * 4
+    # = 5499 s, validations 6 * 10 + 9 * 30 = 330 s (214 // 22 = 9)
+    assert plan['estimate_s'] == pytest.approx(5969)
     assert plan['estimate_s'] <= 100 * 60
 
 
