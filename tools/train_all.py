@@ -162,6 +162,18 @@ def validation_seconds(protocol, data_root, steps, plan_mod, lengths):
     return out
 
 
+def count_interrupted(summary, work_dirs):
+    """Add the time of trainings a stopped session interrupted: from their
+    start (``summary['running']``) to their last log line (the log file's
+    modification time)."""
+    for name, started in summary.pop('running', {}).items():
+        logs = glob.glob(osp.join(work_dirs[name], '*', '*.log'))
+        end = max((osp.getmtime(p) for p in logs), default=started)
+        if end > started:
+            seconds = summary.setdefault('seconds', {})
+            seconds[name] = round(seconds.get(name, 0) + end - started, 1)
+
+
 def find_one(folder, pattern):
     found = sorted(glob.glob(osp.join(folder, pattern)),
                    key=osp.getmtime)
@@ -230,6 +242,7 @@ def main(argv=None):
     if osp.isfile(summary_path):
         with open(summary_path) as f:
             summary = json.load(f)
+    count_interrupted(summary, work_dirs)
     for name in tp.TRAININGS:
         entry = plan['trainings'][name]
         done_path = osp.join(work_dirs[name], 'done.json')
@@ -246,16 +259,25 @@ def main(argv=None):
         config_path = osp.join(work, 'configs', f'{name}.py')
         cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'),
                config_path, '--amp', '--data-root', args.data_root]
-        if osp.isfile(osp.join(work_dirs[name], 'last_checkpoint')):
+        resuming = osp.isfile(osp.join(work_dirs[name], 'last_checkpoint'))
+        if resuming:
             cmd.append('--resume')
         if args.dry_run:
             print(f'train_all: would write {config_path} and run\n  ' +
                   ' '.join(cmd))
             handed[name] = osp.join(work_dirs[name], HANDED_ON[name])
             continue
-        os.makedirs(osp.dirname(config_path), exist_ok=True)
-        tp.write_stage_config(cfg, config_path)
+        if resuming and osp.isfile(config_path):
+            # a started training resumes with the config it started with,
+            # even if its base config changed since
+            print(f'train_all: {name} resumes with {config_path}')
+        else:
+            os.makedirs(osp.dirname(config_path), exist_ok=True)
+            tp.write_stage_config(cfg, config_path)
+        summary.setdefault('running', {})[name] = time.time()
+        write_text_atomic(summary_path, json.dumps(summary, indent=2))
         seconds = run(cmd)
+        summary['running'].pop(name)
         ckpt = find_one(work_dirs[name], HANDED_ON[name]) or find_one(
             work_dirs[name], 'iter_*.pth')
         if ckpt is None:

@@ -73,3 +73,17 @@ def test_smoke_run_end_to_end_then_resume(tmp_path, load_tool, tno42,
     assert 'resuming the plan' in out
     for name in ('classifier', 'stage1', 'stage2'):
         assert f'{name} done earlier' in out
+
+
+def test_interrupted_training_time_is_counted(tmp_path, load_tool):
+    """A training a stopped session cut short counts from its start to its
+    log's last line, added to what earlier sessions counted."""
+    import os
+    log = tmp_path / 'stage1' / '20261202_000000' / '20261202_000000.log'
+    log.parent.mkdir(parents=True)
+    log.write_text('Iter(train) [10/5636]\n')
+    os.utime(log, (1000.0, 1000.0))
+    summary = dict(seconds=dict(stage1=50.0), running=dict(stage1=900.0))
+    load_tool('train_all').count_interrupted(
+        summary, dict(stage1=str(tmp_path / 'stage1')))
+    assert summary == dict(seconds=dict(stage1=150.0))
