@@ -198,8 +198,8 @@ def stage_overrides(name: str, entry: dict, work_dirs: Dict[str, str],
     ckpt.by_epoch = False
     # at most CHECKPOINT_MINUTES of training lost when a run stops (and at
     # every validation, where the best checkpoint is chosen)
-    interval = max(1, min(iters, int(CHECKPOINT_MINUTES * 60 /
-                                      max(entry['step_s'], 1e-6))))
+    per_checkpoint = CHECKPOINT_MINUTES * 60 / max(entry['step_s'], 1e-6)
+    interval = max(1, min(iters, int(per_checkpoint)))
     if entry['val_interval']:
         interval = min(interval, entry['val_interval'])
     ckpt.interval = interval
