@@ -18,38 +18,24 @@ split_dir = '{{ fileDirname }}/../../data/splits/'
 train_ann_file = split_dir + 'roadscene_train.txt'
 val_ann_file = split_dir + 'roadscene_val.txt'
 crop_size = (256, 320)
-single_train_pipeline = _base_.single_train_pipeline
-single_train_pipeline[1].crop_size = crop_size
-rule_train_pipeline = _base_.rule_train_pipeline
-rule_train_pipeline[1].crop_size = crop_size
-VIS, IR, FUSED = _base_.VIS, _base_.IR, _base_.FUSED
-
-
-def _roadscene(ann_file, single_pipeline, rule_pipeline, test_mode):
-    common = dict(data_root='data/', ann_file=ann_file, test_mode=test_mode)
-    return [
-        dict(type='SingleBandImageDataset', column=0, label=VIS,
-             pipeline=single_pipeline, **common),
-        dict(type='SingleBandImageDataset', column=1, label=IR,
-             pipeline=single_pipeline, **common),
-        dict(type='PairedFusionDataset', label=FUSED, pipeline=rule_pipeline,
-             **common),
-    ]
-
+# the base's visible, infrared and rule-fused data sets (the first three of
+# each list; the fourth, TNO's published fusions, is left out) on the
+# RoadScene split, at the paper's crop
+train_datasets = _base_.train_dataloader.dataset.datasets[:3]
+val_datasets = _base_.val_dataloader.dataset.datasets[:3]
+for source in train_datasets:
+    source.ann_file = train_ann_file
+    source.pipeline[1].crop_size = crop_size
+for source in val_datasets:
+    source.ann_file = val_ann_file
+del source
 
 train_dataloader = dict(
     # one scene set (RoadScene): balance the labels only
     sampler=dict(type='LabelBalancedSampler', match_scene_sets=False),
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=_roadscene(train_ann_file, single_train_pipeline,
-                            rule_train_pipeline, False)))
+    dataset=dict(_delete_=True, type='ConcatDataset',
+                 datasets=train_datasets))
 val_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=_roadscene(val_ann_file, _base_.single_test_pipeline,
-                            _base_.rule_test_pipeline, True)))
+    dataset=dict(_delete_=True, type='ConcatDataset', datasets=val_datasets))
 test_dataloader = val_dataloader
 custom_hooks = [dict(type='CompileHook')]
