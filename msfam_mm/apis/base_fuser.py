@@ -23,7 +23,6 @@ Example:
     >>> fused.shape, fused.dtype                         # doctest: +SKIP
     ((512, 640), dtype('uint8'))
 """
-import contextlib
 import inspect
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -36,6 +35,7 @@ from ..utils.image_io import (ImageLike, load_image, merge_luma, split_luma,
                               to_grey)
 from ..utils.normalization import UINT8_MODES as NORMALIZE_MODES
 from ..utils.normalization import to_uint8
+from ..utils.precision import autocast_context
 
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 
@@ -80,14 +80,6 @@ def cpu_has_fast_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
-
-
-def autocast_context(device: torch.device, precision: str):
-    """Autocast for bf16/fp16; a no-op context for fp32."""
-    if precision == 'fp32':
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == 'bf16' else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def tensor_to_uint8(x: torch.Tensor, normalize: str) -> torch.Tensor:

@@ -19,6 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.structures import BaseDataElement
 
+from msfam_mm.utils import autocast_context
 from .compile_hook import compile_methods, training_targets
 
 __all__ = ['parse_train_variant', 'time_train_steps', 'TRAIN_STAGES']
@@ -55,13 +56,6 @@ def _inputs(stage: str, batch: int, h: int, w: int, device):
     return crop(), None
 
 
-def _autocast(device: torch.device, precision: str):
-    if precision == 'fp32':
-        return torch.autocast(device.type, enabled=False)
-    dtype = dict(bf16=torch.bfloat16, fp16=torch.float16)[precision]
-    return torch.autocast(device.type, dtype=dtype)
-
-
 def build_training_model(config: str, device) -> torch.nn.Module:
     """The model of a training config, random weights (seed 0), without the
     checkpoints it would load (speed does not depend on them)."""
@@ -83,7 +77,7 @@ def _step(run: dict, inputs, samples, device, keep_grads: bool = False):
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
     t0 = time.perf_counter()
-    with _autocast(device, run['variant']['precision']):
+    with autocast_context(device, run['variant']['precision']):
         losses = run['model'](inputs, samples, mode='loss')
     loss = sum(v for key, v in losses.items() if 'loss' in key)
     run['optim'].zero_grad()
