@@ -30,10 +30,15 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: the checkpoint each training hands on: its best by validation, else its
-#: last (file name patterns of mmengine's CheckpointHook)
-HANDED_ON = dict(classifier='best_constraint_accuracy_iter_*.pth',
-                 stage1='iter_*.pth', stage2='best_fusion_balanced_iter_*.pth')
+
+
+def handed_on(cfg) -> str:
+    """The file pattern of the checkpoint a training hands on: its best by
+    the validation key of its CheckpointHook (``save_best``; mmengine names
+    it ``best_<key with / as _>_iter_<n>.pth``), else its last."""
+    key = cfg.default_hooks.checkpoint.get('save_best')
+    return f'best_{key.replace("/", "_")}_iter_*.pth' if key else \
+        'iter_*.pth'
 
 
 def parse_args(argv=None):
@@ -193,6 +198,8 @@ def run(cmd):
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmengine.config import Config
+
     from msfam_mm.apis import training_plan as tp
     from msfam_mm.utils import write_text_atomic
     work = osp.abspath(args.work_dir or osp.join(
@@ -265,7 +272,7 @@ def main(argv=None):
         if args.dry_run:
             print(f'train_all: would write {config_path} and run\n  ' +
                   ' '.join(cmd))
-            handed[name] = osp.join(work_dirs[name], HANDED_ON[name])
+            handed[name] = osp.join(work_dirs[name], handed_on(cfg))
             continue
         if resuming and osp.isfile(config_path):
             # a started training resumes with the config it started with,
@@ -278,8 +285,9 @@ def main(argv=None):
         write_text_atomic(summary_path, json.dumps(summary, indent=2))
         seconds = run(cmd)
         summary['running'].pop(name)
-        ckpt = find_one(work_dirs[name], HANDED_ON[name]) or find_one(
-            work_dirs[name], 'iter_*.pth')
+        # the config it ran: a resumed training's may predate cfg
+        ckpt = find_one(work_dirs[name], handed_on(Config.fromfile(
+            config_path))) or find_one(work_dirs[name], 'iter_*.pth')
         if ckpt is None:
             sys.exit(f'train_all: {name} finished without a checkpoint in '
                      f'{work_dirs[name]}')

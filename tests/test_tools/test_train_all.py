@@ -87,3 +87,22 @@ def test_interrupted_training_time_is_counted(tmp_path, load_tool):
     load_tool('train_all').count_interrupted(
         summary, dict(stage1=str(tmp_path / 'stage1')))
     assert summary == dict(seconds=dict(stage1=150.0))
+
+
+def test_each_training_hands_on_the_checkpoint_its_config_selects(
+        load_tool, repo_root):
+    """The best checkpoint by the config's own validation key (the paper's
+    stage 2 selects by MS-SSIM, the cross one by fusion/balanced), the last
+    one without validation."""
+    from mmengine.config import Config
+    handed_on = load_tool('train_all').handed_on
+
+    def pattern(path):
+        return handed_on(Config.fromfile(str(repo_root / 'configs' / path)))
+
+    assert pattern('msfam_stage2.py') == 'best_fusion_MS_SSIM_iter_*.pth'
+    assert pattern('cross/msfam_stage2_cross.py') == \
+        'best_fusion_balanced_iter_*.pth'
+    assert pattern('cross/msfam_constraint_cross.py') == \
+        'best_constraint_accuracy_iter_*.pth'
+    assert pattern('cross/msfam_stage1_cross.py') == 'iter_*.pth'
