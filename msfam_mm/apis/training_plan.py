@@ -62,9 +62,10 @@ class PlanError(Exception):
 
 def _dataset_length(cfg: Config) -> int:
     """Images (or pairs) of a config's training set, by building it."""
-    from mmengine.registry import DATASETS, init_default_scope
-    init_default_scope(cfg.get('default_scope', 'msfam_mm'))
-    return len(DATASETS.build(cfg.train_dataloader.dataset))
+    from mmengine.registry import DATASETS, DefaultScope
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'msfam_mm')):
+        return len(DATASETS.build(cfg.train_dataloader.dataset))
 
 
 def load_config(path: str, data_root: Optional[str] = None) -> Config:

@@ -135,3 +135,15 @@ def test_format_plan_names_every_training():
     for name in tp.TRAININGS:
         assert name in text
     assert 'shortened: Adam 1e-3, cosine' in text
+
+
+def test_paper_length_of_an_epoch_based_config(repo_root, tno42,
+                                               monkeypatch):
+    """The paper's stage 2: 20 epochs of the 237 training pairs at batch 4
+    are 20 x ceil(237 / 4) = 1200 updates, validated every epoch (60); the
+    dataset is built without leaving a default scope behind."""
+    from mmengine.registry import DefaultScope
+    monkeypatch.chdir(repo_root)
+    cfg = tp.load_config('configs/msfam_stage2.py', str(tno42.parent))
+    assert tp.paper_length(cfg) == dict(iters=1200, val_interval=60)
+    assert DefaultScope.get_current_instance() is None
