@@ -84,6 +84,9 @@ def parse_args(argv=None):
                    default=['eager:bf16', 'compile:bf16'],
                    help='eager|compile:PRECISION per --train-step variant; '
                    'the first is the reference (default: %(default)s)')
+    p.add_argument('--train-profile', action='store_true',
+                   help='with --train-step: the top operators of one more '
+                   'step of the reference variant (torch.profiler)')
     p.add_argument('--train-stages', nargs='+', default=list(TRAIN_STAGES),
                    choices=TRAIN_STAGES,
                    help='the training runs --train-step times')
@@ -422,7 +425,8 @@ def main(argv=None):
             timings = time_train_steps(
                 {s: configs[s] for s in args.train_stages},
                 args.train_variants, batch, h, w, device=args.device,
-                warmup=args.warmup, repeats=args.repeats)
+                warmup=args.warmup, repeats=args.repeats,
+                profile=args.train_profile)
         except ValueError as err:  # a malformed variant
             raise SystemExit(f'benchmark.py: {err}')
         result['train_step'] = dict(batch_h_w=list(args.train_step),

@@ -93,16 +93,33 @@ def _step(run: dict, inputs, samples, device, keep_grads: bool = False):
     return time.perf_counter() - t0, loss.item(), grads
 
 
+def profile_step(run: dict, inputs, samples, device,
+                 top: int = 8) -> dict:
+    """One more step of ``run`` under torch.profiler: its seconds and the
+    ``top`` operators by their own CPU time, with their share of it."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        _step(run, inputs, samples, device)
+    ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total,
+                 reverse=True)
+    total = sum(e.self_cpu_time_total for e in ops)
+    return dict(self_cpu_s=round(total / 1e6, 3), top_ops=[
+        dict(name=e.key, self_cpu_s=round(e.self_cpu_time_total / 1e6, 3),
+             share=round(e.self_cpu_time_total / total, 3))
+        for e in ops[:top]])
+
+
 def time_stage(config: str, variants: Sequence[str], batch: int, h: int,
                w: int, device='cpu', warmup: int = 1,
-               repeats: int = 3) -> Dict[str, dict]:
+               repeats: int = 3, profile: bool = False) -> Dict[str, dict]:
     """Time one training config under each variant (the first is the
     reference). Per variant: the methods compiled, the first step (the
     compilation for compile variants), the median and every timed step,
     the first step's loss, whether its loss and gradients are finite, and
     against the reference the speed-up, the loss difference, and the
     cosine and relative difference of the whole gradient (same weights,
-    same batch)."""
+    same batch). ``profile``: also the reference's operators on one more
+    step (:func:`profile_step`), under ``'profile'`` of its entry."""
     device = torch.device(device)
     base = build_training_model(config, device)
     stage = {'MSFAMReconstructor': 'stage1', 'MSFAMFusion': 'stage2'}.get(
@@ -136,6 +153,8 @@ def time_stage(config: str, variants: Sequence[str], batch: int, h: int,
             run['times'].append(_step(run, inputs, samples, device)[0])
     out = {}
     ref_name = next(iter(runs))
+    ref_profile = profile_step(ref, inputs, samples, device) \
+        if profile else None
     ref_med = statistics.median(ref['times'][warmup:])
     for name, run in runs.items():
         times = run['times'][warmup:]
@@ -146,6 +165,8 @@ def time_stage(config: str, variants: Sequence[str], batch: int, h: int,
                      step_s_all=[round(t, 4) for t in times],
                      first_loss=round(run['first_loss'], 6),
                      finite=run['finite'])
+        if name == ref_name and ref_profile is not None:
+            entry['profile'] = ref_profile
         if name != ref_name:
             entry['speedup_vs_' + ref_name] = round(ref_med / med, 3)
             entry['first_loss_diff_vs_' + ref_name] = round(
@@ -159,7 +180,8 @@ def time_stage(config: str, variants: Sequence[str], batch: int, h: int,
 
 def time_train_steps(configs: Dict[str, str], variants: Sequence[str],
                      batch: int, h: int, w: int, device='cpu',
-                     warmup: int = 1, repeats: int = 3) -> Dict[str, dict]:
+                     warmup: int = 1, repeats: int = 3,
+                     profile: bool = False) -> Dict[str, dict]:
     """:func:`time_stage` for each ``{stage: config}``: ``{stage:
     dict(config=..., variants={...})}``.
 
@@ -174,5 +196,6 @@ def time_train_steps(configs: Dict[str, str], variants: Sequence[str],
         parse_train_variant(text)  # every variant checked before any runs
     return {stage: dict(config=config,
                         variants=time_stage(config, variants, batch, h, w,
-                                            device, warmup, repeats))
+                                            device, warmup, repeats,
+                                            profile))
             for stage, config in configs.items()}

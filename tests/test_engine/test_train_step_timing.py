@@ -28,3 +28,16 @@ def test_time_stage_builds_in_its_own_scope(repo_root):
     # for an untrained classifier
     assert 0.3 < ref['first_loss'] < 1.5
     assert bf16['grad_cosine_vs_eager:fp32'] > 0.99
+
+
+def test_profile_names_the_operators_of_a_step(repo_root):
+    out = time_stage(str(repo_root / 'configs' / 'msfam_stage1.py'),
+                     ['eager:fp32'], 2, 32, 32, warmup=0, repeats=1,
+                     profile=True)
+    prof = out['eager:fp32']['profile']
+    ops = prof['top_ops']
+    assert len(ops) == 8 and prof['self_cpu_s'] > 0
+    shares = [op['share'] for op in ops]
+    assert shares == sorted(shares, reverse=True) and sum(shares) <= 1.0
+    # a network of convolutions: they are among its heaviest operators
+    assert any('conv' in op['name'] for op in ops[:3])
