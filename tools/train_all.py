@@ -5,7 +5,8 @@ scoring and the fp16 export, in one resumable command.
     python tools/train_all.py --protocol cross --device cpu \
         --budget-minutes 120 [--data-root data/] [--work-dir DIR] \
         [--step-times FILE] [--eager] [--dry-run] [--max-iters N] \
-        [--max-pairs N] [--skip-report] [--replan]
+        [--max-pairs N] [--skip-report] [--replan] \
+        [--stage2-variants pull_push_only as_described]
 
 Runs, in order (Sections 3.3-3.5, 4.1): the Semantic Constraint classifier,
 stage 1, stage 2 with the full Eq. 2, then tools/make_report.py on the
@@ -19,6 +20,13 @@ configs it runs and each finished training are kept in the work dir
 it continues where it stopped, with the same plan. Each training runs as
 ``tools/train.py CONFIG --amp`` in its own process (bf16 autocast on CPU,
 fp16 on CUDA). docs/training.md, "One command", has the GPU recipe.
+
+--stage2-variants adds stage-2 runs of the same length from the same stage
+1 and classifier, each one loss choice apart (training_plan.STAGE2_VARIANTS:
+Eq. 2 without the Semantic Constraint, Pull-Push in the direction of the
+paper's text). The run with the best validation score is exported and
+reported as the model; the others are exported under their names and
+scored as ablations.
 """
 import argparse
 import glob
@@ -72,6 +80,11 @@ def parse_args(argv=None):
                    'pairs, no timing (the weights are meaningless)')
     p.add_argument('--max-pairs', type=int, default=0,
                    help='score only the N smallest test pairs (0: all)')
+    p.add_argument('--stage2-variants', nargs='*', metavar='NAME',
+                   help='more stage-2 runs, one loss choice apart, the best '
+                   'on validation handed on (msfam_mm.apis.training_plan.'
+                   'STAGE2_VARIANTS: pull_push_only, as_described); given '
+                   'on a resumed plan, they replace its variants')
     p.add_argument('--skip-report', action='store_true',
                    help='stop after the export (e.g. on a GPU machine '
                    'without the published fusions)')
@@ -196,6 +209,45 @@ def run(cmd):
     return time.perf_counter() - t0
 
 
+def run_label(run_name):
+    """A stage-2 run's name in exports and report rows: its variant, or
+    ``full_loss`` for the planned stage 2 (the full Eq. 2)."""
+    return run_name.split('-', 1)[1] if '-' in run_name else 'full_loss'
+
+
+def choose_stage2(summary, handed, variants, work):
+    """The stage-2 run handed on: the planned one, or with variants the one
+    whose best checkpoint has the best validation score by its config's
+    save_best key and rule (recorded in ``summary['stage2_selection']``)."""
+    from mmengine.config import Config
+
+    from msfam_mm.apis import training_plan as tp
+    if not variants:
+        return 'stage2'
+    names = [tp.run_name(v) for v in [None] + variants]
+    hook = Config.fromfile(osp.join(work, 'configs', 'stage2.py')
+                           ).default_hooks.checkpoint
+    key, rule = hook.get('save_best'), hook.get('rule', 'greater')
+    if not key:
+        sys.exit('train_all: stage-2 variants need a validation key to '
+                 "choose by (the stage-2 config's save_best)")
+    try:
+        scores = {n: tp.best_validation_score(handed[n]) for n in names}
+    except tp.PlanError as err:
+        sys.exit(f'train_all: {err}')
+    pick = max if rule == 'greater' else min
+    chosen = pick(names, key=lambda n: scores[n][0])
+    print(f'train_all: stage-2 runs by validation {key} ({rule} is '
+          'better):')
+    for n in names:
+        print(f'  {n:<24} {scores[n][0]:.4f} at iteration {scores[n][1]}'
+              + ('  <- handed on' if n == chosen else ''))
+    summary['stage2_selection'] = dict(
+        key=key, rule=rule, chosen=chosen,
+        scores={n: dict(score=s, iter=i) for n, (s, i) in scores.items()})
+    return chosen
+
+
 def main(argv=None):
     args = parse_args(argv)
     from mmengine.config import Config
@@ -222,6 +274,20 @@ def main(argv=None):
                      'use another --work-dir')
         print(f'train_all: resuming the plan of {plan_path} (budget '
               f'{plan["budget_minutes"]} min; --replan for a new one)')
+        variants = args.stage2_variants
+        if variants is not None and \
+                variants != plan.get('stage2_variants', []):
+            try:
+                for variant in variants:
+                    tp.variant_overrides(variant)
+            except tp.PlanError as err:
+                sys.exit(f'train_all: {err}')
+            # they run after stage 2 and change no earlier training
+            plan['stage2_variants'] = list(variants)
+            if not args.dry_run:
+                tp.save_plan(plan, plan_path)
+            print('train_all: stage-2 variants now '
+                  f'{variants or "none"}')
     else:
         lengths = {t: tp.paper_length(tp.load_config(c, args.data_root))
                    for t, c in tp.PROTOCOL_CONFIGS[args.protocol].items()}
@@ -234,7 +300,8 @@ def main(argv=None):
         val_s = {} if args.smoke else validation_seconds(
             args.protocol, args.data_root, steps, tp, lengths)
         plan = tp.fit_plan(args.protocol, args.budget_minutes, steps, val_s,
-                           args.device, lengths, args.max_iters)
+                           args.device, lengths, args.max_iters,
+                           stage2_variants=args.stage2_variants or ())
         plan['eager'] = args.eager
         plan['smoke'] = args.smoke
         plan['validation_s'] = {k: round(v, 1) for k, v in val_s.items()}
@@ -242,7 +309,11 @@ def main(argv=None):
             tp.save_plan(plan, plan_path)
     print(tp.format_plan(plan), flush=True)
 
-    work_dirs = {t: osp.join(work, t) for t in tp.TRAININGS}
+    variants = plan.get('stage2_variants', [])
+    # (run, the planned training it is, its stage-2 variant)
+    runs = [(t, t, None) for t in tp.TRAININGS] + [
+        (tp.run_name(v), 'stage2', v) for v in variants]
+    work_dirs = {run: osp.join(work, run) for run, _, _ in runs}
     handed = {}
     summary_path = osp.join(work, 'summary.json')
     summary = {}
@@ -250,17 +321,21 @@ def main(argv=None):
         with open(summary_path) as f:
             summary = json.load(f)
     count_interrupted(summary, work_dirs)
-    for name in tp.TRAININGS:
-        entry = plan['trainings'][name]
+    for name, planned, variant in runs:
+        entry = plan['trainings'][planned]
         done_path = osp.join(work_dirs[name], 'done.json')
         if osp.isfile(done_path):
             with open(done_path) as f:
                 handed[name] = json.load(f)['checkpoint']
             print(f'train_all: {name} done earlier: {handed[name]}')
             continue
-        cfg = tp.stage_overrides(name, entry, work_dirs, handed,
-                                 eager=plan.get('eager', False),
+        cfg = tp.stage_overrides(planned, entry,
+                                 dict(work_dirs, **{planned:
+                                                    work_dirs[name]}),
+                                 handed, eager=plan.get('eager', False),
                                  extra=args.cfg_options)
+        if variant is not None:
+            cfg.merge_from_dict(tp.variant_overrides(variant))
         if plan.get('smoke'):
             smoke_config(cfg)
         config_path = osp.join(work, 'configs', f'{name}.py')
@@ -300,26 +375,40 @@ def main(argv=None):
         write_text_atomic(summary_path, json.dumps(summary, indent=2))
     if args.dry_run:
         return 0
-    stage2_config = osp.join(work, 'configs', 'stage2.py')
+    chosen = choose_stage2(summary, handed, variants, work)
+    configs = {run: osp.join(work, 'configs', f'{run}.py')
+               for run, _, _ in runs}
+    others = [tp.run_name(v) for v in [None] + variants
+              if tp.run_name(v) != chosen]
     export_dir = osp.join(work, 'export')
     seconds = run([sys.executable, osp.join(REPO, 'tools',
                                             'export_weights.py'),
-                   handed['stage2'], '--classifier', handed['classifier'],
-                   '--config', stage2_config, '--out-dir', export_dir,
+                   handed[chosen], '--classifier', handed['classifier'],
+                   '--config', configs[chosen], '--out-dir', export_dir,
                    '--prefix', f'msfam_{args.protocol}'])
+    for other in others:
+        seconds += run([sys.executable, osp.join(REPO, 'tools',
+                                                 'export_weights.py'),
+                        handed[other], '--config', configs[other],
+                        '--out-dir', export_dir, '--prefix',
+                        f'msfam_{args.protocol}_{run_label(other)}'])
     summary.setdefault('seconds', {})['export'] = round(seconds, 1)
     if not args.skip_report:
         report = [sys.executable, osp.join(REPO, 'tools', 'make_report.py'),
                   '--protocol', args.protocol, '--data-root', args.data_root,
-                  '--config', stage2_config,
-                  '--checkpoint', handed['stage2'],
+                  '--config', configs[chosen],
+                  '--checkpoint', handed[chosen],
                   '--classifier', handed['classifier'],
                   '--out-dir', osp.join(work, 'report'),
                   '--work-dir', osp.join(work, 'report_cache'),
                   '--speed-repeats', '0', '--max-pairs', str(args.max_pairs)]
         for name in tp.TRAININGS:
-            report += ['--train-config',
-                       f'{name}={osp.join(work, "configs", name + ".py")}']
+            report += ['--train-config', f'{name}=' + configs[
+                chosen if name == 'stage2' else name]]
+        # the stage-2 runs not chosen: ablation rows on the test set
+        for other in others:
+            report += ['--ablation', f'{run_label(other)}=msfam:'
+                       f'{configs[other]}:{handed[other]}']
         summary['seconds']['report'] = round(run(report), 1)
     summary['checkpoints'] = handed
     write_text_atomic(summary_path, json.dumps(summary, indent=2))

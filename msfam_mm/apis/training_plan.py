@@ -3,9 +3,14 @@ their lengths fitted to a time budget, written out as configs.
 
 The paper trains the Semantic Constraint classifier, then stage 1
 (reconstruction, 10,090 updates), then stage 2 (the full Eq. 2, 20 epochs,
-best model kept) (Sections 3.3-3.5, 4.1). A plan holds, per training, the
-config it derives from, its length in iterations, its validation interval
-and its learning-rate schedule, plus the step times it was fitted with.
+best model kept) (Sections 3.3-3.5, 4.1). A plan may add stage-2 variants
+(:data:`STAGE2_VARIANTS`): more stage-2 runs of the same length from the
+same stage 1 and classifier, each one loss choice apart; the one with the
+best validation score is handed on (:func:`best_validation_score`).
+
+A plan holds, per training, the config it derives from, its length in
+iterations, its validation interval and its learning-rate schedule, plus
+the step times it was fitted with.
 It is written once into the run's folder (``plan.json``) and read back
 when the run resumes, so an interrupted run continues the same schedule.
 
@@ -20,14 +25,15 @@ import json
 import math
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
 from msfam_mm.utils import write_text_atomic
 
 __all__ = ['TRAININGS', 'PROTOCOL_CONFIGS', 'PlanError', 'load_config',
-           'paper_length', 'stage_overrides',
+           'paper_length', 'stage_overrides', 'STAGE2_VARIANTS',
+           'run_name', 'variant_overrides', 'best_validation_score',
            'fit_plan', 'write_stage_config', 'load_plan', 'save_plan',
            'format_plan']
 
@@ -44,6 +50,18 @@ PROTOCOL_CONFIGS = {
         stage1='configs/msfam_stage1.py',
         stage2='configs/msfam_stage2.py'),
 }
+#: stage-2 variants a plan can add, each the planned stage 2 with these
+#: config options: the two loss choices docs/losses.md leaves open, so one
+#: run answers them on validation images
+STAGE2_VARIANTS = OrderedDict(
+    # Eq. 2 without the Semantic Constraint (alpha_2 = 0): does the
+    # classifier's term help or hurt (the paper's Table 3 question)?
+    pull_push_only={'model.loss.constraint_weight': 0.0},
+    # Pull-Push with the weights of Section 3.6's text rather than of
+    # Algorithm 2's equations (docs/losses.md, "Direction of the Pull-Push
+    # loss": the equations' direction drifts toward one source)
+    as_described={'model.loss.pull_push.direction': 'as_described'},
+)
 #: the fewest updates a shortened training gets
 MIN_ITERS = 20
 #: the rate of a shortened schedule (docs/training.md, the CPU recipe)
@@ -99,7 +117,8 @@ def paper_length(cfg: Config) -> Dict[str, Optional[int]]:
 def fit_plan(protocol: str, budget_minutes: float,
              steps: Dict[str, dict], validation_s: Dict[str, float],
              device: str, lengths: Optional[Dict[str, dict]] = None,
-             max_iters: Optional[int] = None) -> dict:
+             max_iters: Optional[int] = None,
+             stage2_variants: Sequence[str] = ()) -> dict:
     """The plan of ``protocol`` within ``budget_minutes``.
 
     Args:
@@ -113,11 +132,14 @@ def fit_plan(protocol: str, budget_minutes: float,
         lengths: per training :func:`paper_length` (default: read from
             the configs).
         max_iters: cap every training at this many updates (a smoke run).
+        stage2_variants: names of :data:`STAGE2_VARIANTS` to run after
+            stage 2, each as long as stage 2 and counted in the budget.
 
     Returns:
         ``dict(protocol, device, budget_minutes, scale, estimate_s,
         trainings={name: dict(config, iters, val_interval, paper_iters,
-        short_schedule, estimate_s)})``.
+        short_schedule, estimate_s)}, stage2_variants)``; a training's
+        ``estimate_s`` is for one run, the plan's for all of them.
 
     Example:
         >>> steps = {t: dict(step_s=1.0, compile_s=0.0) for t in TRAININGS}
@@ -140,15 +162,21 @@ def fit_plan(protocol: str, budget_minutes: float,
     missing = [t for t in TRAININGS if t not in steps]
     if missing:
         raise PlanError(f'no step times for {missing}')
+    for variant in stage2_variants:
+        variant_overrides(variant)
+    # how many times each training runs
+    runs = dict.fromkeys(TRAININGS, 1)
+    runs['stage2'] += len(stage2_variants)
 
     def n_validations(t, iters):
         interval = lengths[t]['val_interval']
         return 0 if not interval else max(1, iters // interval)
 
-    fixed = sum(steps[t]['compile_s'] +
-                n_validations(t, lengths[t]['iters']) *
-                validation_s.get(t, 0.0) for t in TRAININGS)
-    work = sum(lengths[t]['iters'] * steps[t]['step_s'] for t in TRAININGS)
+    fixed = sum(runs[t] * (steps[t]['compile_s'] +
+                           n_validations(t, lengths[t]['iters']) *
+                           validation_s.get(t, 0.0)) for t in TRAININGS)
+    work = sum(runs[t] * lengths[t]['iters'] * steps[t]['step_s']
+               for t in TRAININGS)
     budget_s = budget_minutes * 60.0
     scale = 1.0 if fixed + work <= budget_s else max(
         0.0, (budget_s - fixed) / work)
@@ -168,7 +196,7 @@ def fit_plan(protocol: str, budget_minutes: float,
         validations = iters // interval if interval else 0
         estimate = (steps[t]['compile_s'] + iters * steps[t]['step_s'] +
                     validations * validation_s.get(t, 0.0))
-        total += estimate
+        total += runs[t] * estimate
         trainings[t] = dict(config=configs[t], iters=iters,
                             paper_iters=paper, val_interval=interval,
                             short_schedule=iters < paper,
@@ -178,7 +206,46 @@ def fit_plan(protocol: str, budget_minutes: float,
     return dict(protocol=protocol, device=device,
                 budget_minutes=budget_minutes, scale=round(min(scale, 1.0),
                                                            4),
-                estimate_s=round(total, 1), trainings=trainings)
+                estimate_s=round(total, 1), trainings=trainings,
+                stage2_variants=list(stage2_variants))
+
+
+def run_name(variant: Optional[str] = None) -> str:
+    """The folder and config name of a stage-2 run: ``stage2`` for the
+    planned one, ``stage2-<variant>`` for a variant."""
+    return 'stage2' if variant is None else f'stage2-{variant}'
+
+
+def variant_overrides(variant: str) -> dict:
+    """The config options of a stage-2 variant (:data:`STAGE2_VARIANTS`).
+
+    Raises:
+        PlanError: an unknown name.
+    """
+    if variant not in STAGE2_VARIANTS:
+        raise PlanError(f'unknown stage-2 variant {variant!r}; choose from '
+                        f'{list(STAGE2_VARIANTS)}')
+    return dict(STAGE2_VARIANTS[variant])
+
+
+def best_validation_score(checkpoint: str) -> Tuple[float, int]:
+    """The validation score a best checkpoint was chosen by, and its
+    iteration: mmengine's CheckpointHook keeps the best score in the
+    checkpoint's message hub (``runtime_info.best_score``). Read
+    weights-only (:func:`msfam_mm.utils.checkpoint.load_checkpoint_safe`).
+
+    Raises:
+        PlanError: the file holds no best score (not a best checkpoint of
+            a training with validation).
+    """
+    from msfam_mm.utils.checkpoint import load_checkpoint_safe
+    ckpt = load_checkpoint_safe(checkpoint)
+    info = (ckpt.get('message_hub') or {}).get('runtime_info', {})
+    if 'best_score' not in info:
+        raise PlanError(f'{checkpoint}: no best validation score in it (a '
+                        'checkpoint of a training without validation?)')
+    meta = ckpt.get('meta') or {}
+    return float(info['best_score']), int(meta.get('iter', -1))
 
 
 def stage_overrides(name: str, entry: dict, work_dirs: Dict[str, str],
@@ -270,4 +337,11 @@ def format_plan(plan: dict) -> str:
             f'{t["compile_s"]:>9.1f} {t["estimate_s"] / 60:>8.1f}  '
             f'{t["config"]}' + ('  (shortened: Adam 1e-3, cosine)'
                                 if t['short_schedule'] else ''))
+    for variant in plan.get('stage2_variants', []):
+        options = ', '.join(f'{k}={v!r}'
+                            for k, v in variant_overrides(variant).items())
+        lines.append(f'{run_name(variant):<11} as stage2, with {options}')
+    if plan.get('stage2_variants'):
+        lines.append('the stage-2 run with the best validation score is '
+                     'handed on')
     return '\n'.join(lines)

@@ -147,3 +147,74 @@ def test_paper_length_of_an_epoch_based_config(repo_root, tno42,
     cfg = tp.load_config('configs/msfam_stage2.py', str(tno42.parent))
     assert tp.paper_length(cfg) == dict(iters=1200, val_interval=60)
     assert DefaultScope.get_current_instance() is None
+
+
+def test_stage2_variants_are_counted_in_the_budget():
+    """Each variant is one more stage 2 (1000 updates of 4 s, its compile
+    and 10 validations of 30 s): the paper's schedule with one variant
+    needs 25680 + 4000 s of updates and 500 + 60 + 300 s fixed."""
+    needed = (25680 + 4000 + 500 + 60 + 300) / 60  # 509 minutes
+    plan = _plan(needed, stage2_variants=['pull_push_only'])
+    assert plan['scale'] == 1.0
+    assert plan['stage2_variants'] == ['pull_push_only']
+    assert plan['estimate_s'] == pytest.approx(needed * 60)
+    # one stage 2's estimate: 60 + 4000 + 300
+    assert plan['trainings']['stage2']['estimate_s'] == pytest.approx(4360)
+    assert _plan(needed - 1, stage2_variants=['pull_push_only'])[
+        'scale'] < 1.0
+    assert _plan(needed - 1)['scale'] == 1.0
+    with pytest.raises(tp.PlanError, match="unknown stage-2 variant 'l2'"):
+        _plan(100, stage2_variants=['l2'])
+
+
+def test_stage2_variant_configs_change_one_loss_choice(tmp_path, repo_root,
+                                                       monkeypatch):
+    """Built from the cross stage 2: alpha_2 = 0 (no Semantic Constraint)
+    or the Pull-Push weights of Section 3.6's text; nothing else moves."""
+    from msfam_mm.models.losses import FusionLoss
+    monkeypatch.chdir(repo_root)
+    plan = _plan(100, stage2_variants=list(tp.STAGE2_VARIANTS))
+    handed = dict(classifier='c.pth', stage1='s1.pth')
+    work_dirs = {t: str(tmp_path / t) for t in tp.TRAININGS}
+    planned = tp.stage_overrides('stage2', plan['trainings']['stage2'],
+                                 work_dirs, handed)
+    losses = {}
+    for variant in tp.STAGE2_VARIANTS:
+        cfg = tp.stage_overrides('stage2', plan['trainings']['stage2'],
+                                 work_dirs, handed)
+        cfg.merge_from_dict(tp.variant_overrides(variant))
+        assert cfg.train_cfg == planned.train_cfg
+        assert cfg.model.stage1_checkpoint == 's1.pth'
+        loss_cfg = dict(cfg.model.loss)
+        loss_cfg.pop('type')
+        losses[variant] = FusionLoss(**loss_cfg)
+    loss_cfg = dict(planned.model.loss)
+    loss_cfg.pop('type')
+    full = FusionLoss(**loss_cfg)
+    assert full.constraint_weight == pytest.approx(0.84)  # Eq. 2
+    assert losses['pull_push_only'].constraint_weight == 0.0
+    assert losses['as_described'].constraint_weight == pytest.approx(0.84)
+    directions = {k: v.pull_push.direction for k, v in losses.items()}
+    assert full.pull_push.direction == 'as_written'
+    assert directions == dict(pull_push_only='as_written',
+                              as_described='as_described')
+    assert tp.run_name() == 'stage2'
+    assert tp.run_name('as_described') == 'stage2-as_described'
+    text = tp.format_plan(plan)
+    assert "stage2-pull_push_only as stage2, with " \
+        "model.loss.constraint_weight=0.0" in text
+    assert 'best validation score is handed on' in text
+
+
+def test_best_validation_score_is_read_from_a_best_checkpoint(tmp_path):
+    import torch
+    best = tmp_path / 'best_fusion_balanced_iter_56.pth'
+    torch.save(dict(meta=dict(iter=56), state_dict={},
+                    message_hub=dict(runtime_info=dict(best_score=0.412))),
+               best)
+    assert tp.best_validation_score(str(best)) == (pytest.approx(0.412), 56)
+    last = tmp_path / 'iter_100.pth'
+    torch.save(dict(meta=dict(iter=100), state_dict={},
+                    message_hub=dict(runtime_info=dict())), last)
+    with pytest.raises(tp.PlanError, match='no best validation score'):
+        tp.best_validation_score(str(last))

@@ -47,7 +47,8 @@ def test_smoke_run_end_to_end_then_resume(tmp_path, load_tool, tno42,
     work = tmp_path / 'run'
     args = ['--protocol', 'cross', '--smoke', '--data-root',
             str(tno42.parent), '--work-dir', str(work)]
-    assert train_all.main(args) == 0
+    assert train_all.main(args + ['--stage2-variants',
+                                  'pull_push_only']) == 0
     plan = json.loads((work / 'plan.json').read_text())
     assert {t['iters'] for t in plan['trainings'].values()} == {2}
     done = {name: json.loads((work / name / 'done.json').read_text())
@@ -60,18 +61,40 @@ def test_smoke_run_end_to_end_then_resume(tmp_path, load_tool, tno42,
     stage2_cfg = (work / 'configs' / 'stage2.py').read_text()
     assert done['stage1']['checkpoint'] in stage2_cfg
     assert done['classifier']['checkpoint'] in stage2_cfg
+    # the variant: the same stage 2 without the Semantic Constraint
+    variant = json.loads((work / 'stage2-pull_push_only' / 'done.json'
+                          ).read_text())
+    assert 'best_fusion_balanced_iter_' in variant['checkpoint']
+    variant_cfg = (work / 'configs' / 'stage2-pull_push_only.py'
+                   ).read_text()
+    assert 'constraint_weight=0.0' in variant_cfg
+    assert done['stage1']['checkpoint'] in variant_cfg
+    summary = json.loads((work / 'summary.json').read_text())
+    selection = summary['stage2_selection']
+    assert selection['key'] == 'fusion/balanced'
+    assert set(selection['scores']) == {'stage2', 'stage2-pull_push_only'}
+    chosen = selection['chosen']
+    assert selection['scores'][chosen]['score'] == max(
+        s['score'] for s in selection['scores'].values())
+    other = ({'stage2', 'stage2-pull_push_only'} - {chosen}).pop()
+    other_label = train_all.run_label(other)
+    # the chosen run ships under the protocol's name, the other under its
+    # own, and is an ablation row of the report
     assert (work / 'export' / 'msfam_cross_stage2_fp16.pth').is_file()
     assert (work / 'export' / 'msfam_cross_classifier_fp16.pth').is_file()
+    assert (work / 'export' /
+            f'msfam_cross_{other_label}_stage2_fp16.pth').is_file()
     report = (work / 'report' / 'cross.md').read_text()
     assert 'TNO-42' in report and 'SeAFusion' in report
-    summary = json.loads((work / 'summary.json').read_text())
+    assert other_label in report
     assert set(summary['seconds']) >= {'classifier', 'stage1', 'stage2',
-                                       'export', 'report'}
+                                       'stage2-pull_push_only', 'export',
+                                       'report'}
     capsys.readouterr()
     assert train_all.main(args + ['--skip-report']) == 0
     out = capsys.readouterr().out
     assert 'resuming the plan' in out
-    for name in ('classifier', 'stage1', 'stage2'):
+    for name in ('classifier', 'stage1', 'stage2', 'stage2-pull_push_only'):
         assert f'{name} done earlier' in out
 
 
@@ -106,3 +129,66 @@ def test_each_training_hands_on_the_checkpoint_its_config_selects(
     assert pattern('cross/msfam_constraint_cross.py') == \
         'best_constraint_accuracy_iter_*.pth'
     assert pattern('cross/msfam_stage1_cross.py') == 'iter_*.pth'
+
+
+def test_variants_added_to_a_resumed_plan(tmp_path, load_tool, tno42,
+                                          capsys):
+    """A plan made without variants takes them on resume: they run after
+    stage 2 (here: would run, --dry-run), one config each."""
+    from msfam_mm.apis import training_plan as tp
+    work = tmp_path / 'run'
+    work.mkdir()
+    steps = {t: dict(step_s=1.0, compile_s=0.0) for t in tp.TRAININGS}
+    lengths = {t: dict(iters=1000, val_interval=100) for t in tp.TRAININGS}
+    tp.save_plan(tp.fit_plan('cross', 1, steps, {}, 'cpu', lengths),
+                 str(work / 'plan.json'))
+    rc = load_tool('train_all').main([
+        '--dry-run', '--stage2-variants', 'as_described', '--data-root',
+        str(tno42.parent), '--work-dir', str(work)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "stage-2 variants now ['as_described']" in out
+    assert 'stage2-as_described as stage2, with ' \
+        "model.loss.pull_push.direction='as_described'" in out
+    assert 'configs/stage2-as_described.py --amp' in out
+    # a dry run keeps the plan as it was
+    assert tp.load_plan(str(work / 'plan.json'))['stage2_variants'] == []
+    with pytest.raises(SystemExit, match="unknown stage-2 variant 'l2'"):
+        load_tool('train_all').main([
+            '--dry-run', '--stage2-variants', 'l2', '--work-dir',
+            str(work)])
+
+
+def test_the_stage2_run_with_the_best_validation_score_is_chosen(
+        tmp_path, load_tool):
+    import torch
+    train_all = load_tool('train_all')
+    (tmp_path / 'configs').mkdir()
+    config = tmp_path / 'configs' / 'stage2.py'
+
+    def write_config(rule):
+        config.write_text(
+            'default_hooks = dict(checkpoint=dict(type="CheckpointHook", '
+            f'save_best="fusion/balanced", rule="{rule}"))\n')
+
+    handed = {}
+    for name, score, it in (('stage2', 0.40, 56),
+                            ('stage2-pull_push_only', 0.45, 112),
+                            ('stage2-as_described', 0.38, 168)):
+        handed[name] = str(tmp_path / f'{name}.pth')
+        torch.save(dict(meta=dict(iter=it), message_hub=dict(
+            runtime_info=dict(best_score=score))), handed[name])
+    variants = ['pull_push_only', 'as_described']
+    write_config('greater')
+    summary = {}
+    assert train_all.choose_stage2(summary, handed, variants,
+                                   str(tmp_path)) == 'stage2-pull_push_only'
+    assert summary['stage2_selection']['scores']['stage2'] == dict(
+        score=pytest.approx(0.40), iter=56)
+    write_config('less')
+    assert train_all.choose_stage2({}, handed, variants,
+                                   str(tmp_path)) == 'stage2-as_described'
+    # without variants the planned stage 2, nothing read
+    assert train_all.choose_stage2({}, {}, [], str(tmp_path)) == 'stage2'
+    assert train_all.run_label('stage2') == 'full_loss'
+    assert train_all.run_label('stage2-as_described') == 'as_described'
