@@ -17,7 +17,14 @@ def test_classifier_accuracy_metric():
     scores = torch.tensor([[.9, .1], [.2, .8], [.7, .6], [.7, .2]])
     labels = torch.tensor([[1., 0.], [0., 1.], [1., 1.], [1., 1.]])
     acc = multilabel_accuracy(scores, labels)
-    assert acc == dict(accuracy=75.0, accuracy_vis=100.0, accuracy_ir=75.0)
+    # the fourth image, fused, is taken for visible: 1 of 2 fused right
+    assert acc == dict(accuracy=75.0, accuracy_vis=100.0, accuracy_ir=75.0,
+                       accuracy_on_visible=100.0, accuracy_on_infrared=100.0,
+                       accuracy_on_fused=50.0)
+    # kinds without images are left out
+    assert set(multilabel_accuracy(scores[:2], labels[:2])) == {
+        'accuracy', 'accuracy_vis', 'accuracy_ir', 'accuracy_on_visible',
+        'accuracy_on_infrared'}
     metric = ClassifierAccuracyMetric()
     metric.process({}, [dict(pred_score=s, gt_label=t)
                         for s, t in zip(scores, labels)])
