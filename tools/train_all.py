@@ -51,6 +51,8 @@ def handed_on(cfg) -> str:
 
 def parse_args(argv=None):
     from mmengine.config import DictAction
+
+    from msfam_mm.apis.training_plan import STAGE2_VARIANTS
     p = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,10 +83,11 @@ def parse_args(argv=None):
     p.add_argument('--max-pairs', type=int, default=0,
                    help='score only the N smallest test pairs (0: all)')
     p.add_argument('--stage2-variants', nargs='*', metavar='NAME',
+                   choices=list(STAGE2_VARIANTS),
                    help='more stage-2 runs, one loss choice apart, the best '
                    'on validation handed on (msfam_mm.apis.training_plan.'
-                   'STAGE2_VARIANTS: pull_push_only, as_described); given '
-                   'on a resumed plan, they replace its variants')
+                   f'STAGE2_VARIANTS: {", ".join(STAGE2_VARIANTS)}); '
+                   'given on a resumed plan, they replace its variants')
     p.add_argument('--skip-report', action='store_true',
                    help='stop after the export (e.g. on a GPU machine '
                    'without the published fusions)')
@@ -93,6 +96,15 @@ def parse_args(argv=None):
                    help='applied to every training (e.g. '
                    'train_dataloader.batch_size=2)')
     args = p.parse_args(argv)
+    variants = args.stage2_variants or []
+    if len(set(variants)) != len(variants):
+        p.error(f'--stage2-variants: a name given twice ({variants})')
+    if variants and args.protocol == 'paper':
+        # its stage 2 validates on the held-out split it is tested on
+        p.error('--stage2-variants choose a run on validation images; the '
+                "paper protocol's stage-2 validation images are its test "
+                'split (configs/_base_/datasets/tno_roadscene_pairs.py), '
+                'so use --protocol cross')
     if args.smoke:
         args.eager, args.max_iters = True, 2
         args.max_pairs = args.max_pairs or 2
@@ -180,12 +192,13 @@ def validation_seconds(protocol, data_root, steps, plan_mod, lengths):
     return out
 
 
-def count_interrupted(summary, work_dirs):
+def count_interrupted(summary, work):
     """Add the time of trainings a stopped session interrupted: from their
     start (``summary['running']``) to their last log line (the log file's
-    modification time)."""
+    modification time). A training's folder is ``<work>/<its name>``
+    (a stage-2 variant the plan has since dropped included)."""
     for name, started in summary.pop('running', {}).items():
-        logs = glob.glob(osp.join(work_dirs[name], '*', '*.log'))
+        logs = glob.glob(osp.join(work, name, '*', '*.log'))
         end = max((osp.getmtime(p) for p in logs), default=started)
         if end > started:
             seconds = summary.setdefault('seconds', {})
@@ -223,23 +236,30 @@ def choose_stage2(summary, handed, variants, work):
 
     from msfam_mm.apis import training_plan as tp
     if not variants:
+        summary.pop('stage2_selection', None)
         return 'stage2'
     names = [tp.run_name(v) for v in [None] + variants]
     hook = Config.fromfile(osp.join(work, 'configs', 'stage2.py')
                            ).default_hooks.checkpoint
     key, rule = hook.get('save_best'), hook.get('rule', 'greater')
-    if not key:
-        sys.exit('train_all: stage-2 variants need a validation key to '
-                 "choose by (the stage-2 config's save_best)")
-    try:
-        scores = {n: tp.best_validation_score(handed[n]) for n in names}
-    except tp.PlanError as err:
-        sys.exit(f'train_all: {err}')
+    if not key or rule not in ('greater', 'less'):
+        sys.exit('train_all: stage-2 variants need a validation key and a '
+                 "rule ('greater' or 'less') to choose by: the stage-2 "
+                 f"config's save_best is {key!r}, rule {rule!r}")
+    scores = {}
+    for n in names:
+        try:
+            scores[n] = tp.best_validation_score(handed[n])
+        except tp.PlanError as err:
+            # e.g. a run whose validation never gave a finite score
+            print(f'train_all: {n} is not a candidate: {err}')
+    if not scores:
+        sys.exit('train_all: no stage-2 run has a best validation score')
     pick = max if rule == 'greater' else min
-    chosen = pick(names, key=lambda n: scores[n][0])
+    chosen = pick(scores, key=lambda n: scores[n][0])
     print(f'train_all: stage-2 runs by validation {key} ({rule} is '
           'better):')
-    for n in names:
+    for n in scores:
         print(f'  {n:<24} {scores[n][0]:.4f} at iteration {scores[n][1]}'
               + ('  <- handed on' if n == chosen else ''))
     summary['stage2_selection'] = dict(
@@ -277,17 +297,21 @@ def main(argv=None):
         variants = args.stage2_variants
         if variants is not None and \
                 variants != plan.get('stage2_variants', []):
-            try:
-                for variant in variants:
-                    tp.variant_overrides(variant)
-            except tp.PlanError as err:
-                sys.exit(f'train_all: {err}')
-            # they run after stage 2 and change no earlier training
+            # they run after stage 2 and change no earlier training; each
+            # costs one more stage 2
+            added = len(variants) - len(plan.get('stage2_variants', []))
+            plan['estimate_s'] = round(plan['estimate_s'] + added * plan[
+                'trainings']['stage2']['estimate_s'], 1)
             plan['stage2_variants'] = list(variants)
             if not args.dry_run:
                 tp.save_plan(plan, plan_path)
             print('train_all: stage-2 variants now '
-                  f'{variants or "none"}')
+                  f'{variants or "none"}; estimate '
+                  f'{plan["estimate_s"] / 60:.1f} min', flush=True)
+            if plan['estimate_s'] > plan['budget_minutes'] * 60:
+                print(f'train_all: that is over the plan\'s budget of '
+                      f'{plan["budget_minutes"]} min; the lengths stay as '
+                      'planned (--replan fits new ones)', flush=True)
     else:
         lengths = {t: tp.paper_length(tp.load_config(c, args.data_root))
                    for t, c in tp.PROTOCOL_CONFIGS[args.protocol].items()}
@@ -320,7 +344,7 @@ def main(argv=None):
     if osp.isfile(summary_path):
         with open(summary_path) as f:
             summary = json.load(f)
-    count_interrupted(summary, work_dirs)
+    count_interrupted(summary, work)
     for name, planned, variant in runs:
         entry = plan['trainings'][planned]
         done_path = osp.join(work_dirs[name], 'done.json')
@@ -329,16 +353,23 @@ def main(argv=None):
                 handed[name] = json.load(f)['checkpoint']
             print(f'train_all: {name} done earlier: {handed[name]}')
             continue
-        cfg = tp.stage_overrides(planned, entry,
-                                 dict(work_dirs, **{planned:
-                                                    work_dirs[name]}),
-                                 handed, eager=plan.get('eager', False),
-                                 extra=args.cfg_options)
+        config_path = osp.join(work, 'configs', f'{name}.py')
+        stage2_path = osp.join(work, 'configs', 'stage2.py')
+        if variant is not None and osp.isfile(stage2_path):
+            # one option apart from the stage 2 that ran, whatever its
+            # base config or --cfg-options are today
+            cfg = Config.fromfile(stage2_path)
+            cfg.work_dir = work_dirs[name]
+        else:
+            cfg = tp.stage_overrides(planned, entry,
+                                     dict(work_dirs, **{planned:
+                                                        work_dirs[name]}),
+                                     handed, eager=plan.get('eager', False),
+                                     extra=args.cfg_options)
+            if plan.get('smoke'):
+                smoke_config(cfg)
         if variant is not None:
             cfg.merge_from_dict(tp.variant_overrides(variant))
-        if plan.get('smoke'):
-            smoke_config(cfg)
-        config_path = osp.join(work, 'configs', f'{name}.py')
         cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'),
                config_path, '--amp', '--data-root', args.data_root]
         resuming = osp.isfile(osp.join(work_dirs[name], 'last_checkpoint'))
@@ -381,6 +412,10 @@ def main(argv=None):
     others = [tp.run_name(v) for v in [None] + variants
               if tp.run_name(v) != chosen]
     export_dir = osp.join(work, 'export')
+    # what an earlier export of this run wrote (a dropped variant's too)
+    for stale in glob.glob(osp.join(export_dir,
+                                    f'msfam_{args.protocol}_*_fp16.pth')):
+        os.remove(stale)
     seconds = run([sys.executable, osp.join(REPO, 'tools',
                                             'export_weights.py'),
                    handed[chosen], '--classifier', handed['classifier'],

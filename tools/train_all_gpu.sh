@@ -4,9 +4,10 @@
 # run tools/train_all.py --protocol cross --device cuda within BUDGET
 # minutes of training, and copy what should come back (the fp16 weights,
 # the plan, the times, the log) into $OUT. VARIANTS names the stage-2
-# variants to run too (default both: tools/train_all.py --stage2-variants;
-# empty for none); the best on validation is handed on. The TNO-42 scoring runs where
-# the published fusions are (tools/train_all.py again, or make_report).
+# variants to run too (default both, see tools/train_all.py
+# --stage2-variants; empty for none); the best on validation is handed
+# on. The TNO-42 scoring runs where the published fusions are
+# (tools/train_all.py again, or make_report).
 #
 #   OUT=/path/back BUDGET=6 bash tools/train_all_gpu.sh
 #   (checked on a CPU: OUT=/tmp/back PYTHON=.venv/bin/python DEVICE=cpu

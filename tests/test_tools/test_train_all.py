@@ -86,7 +86,11 @@ def test_smoke_run_end_to_end_then_resume(tmp_path, load_tool, tno42,
             f'msfam_cross_{other_label}_stage2_fp16.pth').is_file()
     report = (work / 'report' / 'cross.md').read_text()
     assert 'TNO-42' in report and 'SeAFusion' in report
-    assert other_label in report
+    # the model the report scores is the chosen run's best checkpoint
+    header = next(line for line in report.splitlines() if 'Model: `' in line)
+    assert f'/{chosen}/best_fusion_balanced_iter_' in header
+    ablations = report.split('## Ablations on TNO-42', 1)[1]
+    assert f'\n| {other_label} | ' in ablations
     assert set(summary['seconds']) >= {'classifier', 'stage1', 'stage2',
                                        'stage2-pull_push_only', 'export',
                                        'report'}
@@ -102,14 +106,17 @@ def test_interrupted_training_time_is_counted(tmp_path, load_tool):
     """A training a stopped session cut short counts from its start to its
     log's last line, added to what earlier sessions counted."""
     import os
-    log = tmp_path / 'stage1' / '20261202_000000' / '20261202_000000.log'
-    log.parent.mkdir(parents=True)
-    log.write_text('Iter(train) [10/5636]\n')
-    os.utime(log, (1000.0, 1000.0))
-    summary = dict(seconds=dict(stage1=50.0), running=dict(stage1=900.0))
-    load_tool('train_all').count_interrupted(
-        summary, dict(stage1=str(tmp_path / 'stage1')))
-    assert summary == dict(seconds=dict(stage1=150.0))
+    for name, end in (('stage1', 1000.0), ('stage2-as_described', 2500.0)):
+        log = tmp_path / name / '20261202_000000' / '20261202_000000.log'
+        log.parent.mkdir(parents=True)
+        log.write_text('Iter(train) [10/5636]\n')
+        os.utime(log, (end, end))
+    # the variant was running, then dropped from the plan: still counted
+    summary = dict(seconds=dict(stage1=50.0), running={
+        'stage1': 900.0, 'stage2-as_described': 2000.0})
+    load_tool('train_all').count_interrupted(summary, str(tmp_path))
+    assert summary == dict(seconds={'stage1': 150.0,
+                                    'stage2-as_described': 500.0})
 
 
 def test_each_training_hands_on_the_checkpoint_its_config_selects(
@@ -140,23 +147,24 @@ def test_variants_added_to_a_resumed_plan(tmp_path, load_tool, tno42,
     work.mkdir()
     steps = {t: dict(step_s=1.0, compile_s=0.0) for t in tp.TRAININGS}
     lengths = {t: dict(iters=1000, val_interval=100) for t in tp.TRAININGS}
-    tp.save_plan(tp.fit_plan('cross', 1, steps, {}, 'cpu', lengths),
-                 str(work / 'plan.json'))
+    plan = tp.fit_plan('cross', 1, steps, {}, 'cpu', lengths)
+    tp.save_plan(plan, str(work / 'plan.json'))
+    # one more stage 2 on top of the three trainings' estimate
+    estimate = (plan['estimate_s'] +
+                plan['trainings']['stage2']['estimate_s']) / 60
     rc = load_tool('train_all').main([
         '--dry-run', '--stage2-variants', 'as_described', '--data-root',
         str(tno42.parent), '--work-dir', str(work)])
     assert rc == 0
     out = capsys.readouterr().out
-    assert "stage-2 variants now ['as_described']" in out
+    assert "stage-2 variants now ['as_described']; estimate " \
+        f"{estimate:.1f} min" in out
+    assert "over the plan's budget of 1" in out
     assert 'stage2-as_described as stage2, with ' \
         "model.loss.pull_push.direction='as_described'" in out
     assert 'configs/stage2-as_described.py --amp' in out
     # a dry run keeps the plan as it was
     assert tp.load_plan(str(work / 'plan.json'))['stage2_variants'] == []
-    with pytest.raises(SystemExit, match="unknown stage-2 variant 'l2'"):
-        load_tool('train_all').main([
-            '--dry-run', '--stage2-variants', 'l2', '--work-dir',
-            str(work)])
 
 
 def test_the_stage2_run_with_the_best_validation_score_is_chosen(
@@ -188,7 +196,33 @@ def test_the_stage2_run_with_the_best_validation_score_is_chosen(
     write_config('less')
     assert train_all.choose_stage2({}, handed, variants,
                                    str(tmp_path)) == 'stage2-as_described'
-    # without variants the planned stage 2, nothing read
-    assert train_all.choose_stage2({}, {}, [], str(tmp_path)) == 'stage2'
+    # a run without a best score (no finite validation) is passed over
+    torch.save(dict(meta=dict(iter=200), message_hub=dict(
+        runtime_info=dict())), handed['stage2-as_described'])
+    assert train_all.choose_stage2({}, handed, variants,
+                                   str(tmp_path)) == 'stage2'
+    write_config('None')
+    with pytest.raises(SystemExit, match="rule 'None'"):
+        train_all.choose_stage2({}, handed, variants, str(tmp_path))
+    # without variants the planned stage 2, nothing read, and an earlier
+    # selection is dropped from the summary
+    summary = dict(stage2_selection=dict(chosen='stage2-as_described'))
+    assert train_all.choose_stage2(summary, {}, [], str(tmp_path)) == \
+        'stage2'
+    assert summary == {}
     assert train_all.run_label('stage2') == 'full_loss'
     assert train_all.run_label('stage2-as_described') == 'as_described'
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--stage2-variants', 'l2'], "invalid choice: 'l2'"),
+    (['--stage2-variants', 'as_described', 'as_described'],
+     'a name given twice'),
+    (['--protocol', 'paper', '--stage2-variants', 'pull_push_only'],
+     'validation images are its test split'),
+])
+def test_bad_stage2_variants_are_refused_before_anything_runs(
+        argv, message, load_tool, capsys):
+    with pytest.raises(SystemExit):
+        load_tool('train_all').parse_args(argv)
+    assert message in capsys.readouterr().err
