@@ -9,11 +9,15 @@
 Fuses every pair of ``--split`` (a list file of ``data/splits``, paths
 relative to ``--data-root``) with each candidate through the inference API
 and prints the mean of the six goal metrics of issue 6 (EN, MI, SCD, VIF,
-Qabf, SSIM; ``standard`` convention) plus MS-SSIM and the correlation
+Qabf, SSIM; ``standard`` convention) plus MS-SSIM, the correlation
 with each source (``CC_V``, ``CC_I``: whether the candidate fuses or
-mostly copies one source), one JSON line per candidate. A candidate is
-``NAME=CHECKPOINT`` (a training checkpoint or an exported state dict,
-built with ``--config``) or the name of a classic
+mostly copies one source) and the cross protocol's selection criterion
+``balanced`` (min over the sources of (SSIM + CC) / 2, the mean of each
+pair's; docs/metrics.md), one JSON line per candidate. With
+``--split data/splits/roadscene_val.txt`` it compares a new
+cross-protocol model with the shipped one on the validation pairs that
+chose it. A candidate is ``NAME=CHECKPOINT`` (a training checkpoint or an
+exported state dict, built with ``--config``) or the name of a classic
 fuser (``average``, ``max``, ``laplacian``). Nothing is written: use
 ``tools/make_report.py`` for the report of the chosen weights. This is
 how the shipped CPU stage 2 was chosen (checkpoints/README.md): on the
@@ -27,8 +31,9 @@ import os.path as osp
 import numpy as np
 
 METRICS = ('EN', 'MI', 'SCD', 'VIF', 'Qabf', 'SSIM', 'MS_SSIM')
-#: source balance: CC of the fused image with the visible / infrared image
-BALANCE = ('CC_V', 'CC_I')
+#: source balance: CC of the fused image with the visible / infrared image,
+#: and the selection criterion made of each source's share
+BALANCE = ('CC_V', 'CC_I', 'balanced')
 CLASSIC = ('average', 'max', 'laplacian')
 
 
@@ -63,13 +68,15 @@ def parse_candidate(spec: str):
 def score(fuse, pairs, names=None) -> dict:
     """Mean of ``METRICS`` and ``BALANCE`` over ``pairs`` of uint8
     (vis, ir) images."""
-    from msfam_mm.evaluation.fusion_metrics import evaluate_fusion
+    from msfam_mm.evaluation.fusion_metrics import (balance_from_values,
+                                                    evaluate_fusion)
     rows = []
     for k, (vis, ir) in enumerate(pairs):
         fused = fuse(vis, ir)
-        rows.append(evaluate_fusion(fused, vis, ir,
-                                    metrics=METRICS + ('CC',),
-                                    names=names[k] if names else None))
+        row = evaluate_fusion(fused, vis, ir, metrics=METRICS + ('CC',),
+                              names=names[k] if names else None)
+        row.update(balance_from_values(row))
+        rows.append(row)
     return {m: float(np.mean([r[m] for r in rows]))
             for m in METRICS + BALANCE}
 
